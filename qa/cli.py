@@ -1,0 +1,186 @@
+"""`qa`: the command line. Thin: parses flags, calls `qa.pipeline`, prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import qa  # noqa: F401  (goes offline before anything heavy loads)
+from qa.config import ConfigError, describe, load_settings
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+class QAError(click.ClickException):
+    """An expected failure: one line on stderr, exit code 1, no traceback."""
+
+    def show(self, file=None) -> None:
+        console.print(f"[red]error:[/red] {escape(self.message)}")
+
+
+def _settings(**overrides):
+    try:
+        return load_settings(**overrides)
+    except ConfigError as error:
+        raise QAError(f"bad setting: {error}") from None
+
+
+def _expected_failures():
+    from qa.index import IndexProblem
+
+    return (IndexProblem, ConfigError, OSError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(qa.__version__, prog_name="qa")
+def main() -> None:
+    """Ask questions of a folder of news articles; every answer cites its passages.
+
+    \b
+    Start with:  qa ingest corpus/        then:  qa search "why was the trip cancelled?"
+    Settings come from qa.toml and QA_* environment variables (see `qa config`).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default .qa/index, or QA_INDEX_DIR).")
+@click.option("--prune", is_flag=True, help="Remove indexed articles that are not in PATHS.")
+@click.option("--rebuild", is_flag=True, help="Delete the index and build it again (after changing model or chunking).")
+@click.option("--if-missing", is_flag=True, help="Do nothing if the index already has articles.")
+def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild: bool, if_missing: bool) -> None:
+    """Add articles to the index: folders of .txt/.md/.html, single files, or .jsonl corpora.
+
+    Unchanged articles are skipped, changed ones replaced; safe to re-run after an interruption.
+    With no PATHS, ingests the corpus folder (QA_CORPUS_DIR, default ./corpus).
+    """
+    from qa import pipeline
+
+    settings = _settings(index_dir=index_dir)
+    if if_missing and pipeline.index_status(settings)["articles"] and not rebuild:
+        console.print(f"Index at {settings.index_dir} exists; nothing to do.")
+        return
+    targets = list(paths) or [settings.corpus_dir]
+    started = time.perf_counter()
+    progress = Progress(TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("articles"), TimeElapsedColumn(), console=console, transient=False)
+    task = None
+
+    def on_start(total: int) -> None:
+        nonlocal task
+        progress.start()
+        task = progress.add_task("ingest", total=total)
+
+    def on_progress(done: int) -> None:
+        progress.advance(task, done)
+
+    try:
+        with console.status("loading articles and the embedding model…"):
+            result = pipeline.ingest(settings, targets, prune=prune, rebuild=rebuild,
+                                     on_start=on_start, on_progress=on_progress)
+    except _expected_failures() as error:
+        raise QAError(str(error)) from None
+    finally:
+        progress.stop()
+
+    report, corpus = result.report, result.corpus
+    for problem in corpus.problems:
+        label = "skipped" if problem.skipped else "note"
+        console.print(f"[yellow]{label}:[/yellow] {escape(str(problem))}")
+    elapsed = time.perf_counter() - started
+    skipped = sum(p.skipped for p in corpus.problems)
+    console.print(
+        f"[green]done[/green] in {elapsed:.1f}s: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.pruned)} pruned, {skipped} skipped; "
+        f"{report.chunks_written} chunks written"
+        + (f" ({report.chunks_truncated} cut to the embedding model's limit)" if report.chunks_truncated else "")
+        + f". Index {settings.index_dir}: {report.total_articles} articles, {report.total_chunks} chunks."
+    )
+    if not corpus.articles:
+        raise QAError("nothing could be ingested" + (": " + "; ".join(map(str, corpus.problems[:3])) if corpus.problems else ""))
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "top_k", type=click.IntRange(1, 100), help="Passages to return (default: top_k setting).")
+@click.option("--json", "as_json", is_flag=True, help="Print passages as JSON.")
+@click.option("--no-hybrid", is_flag=True, help="Vector search only (no BM25).")
+@click.option("--doc", "doc_ids", multiple=True, help="Only search these doc_ids (repeatable).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_ids: tuple[str, ...],
+           index_dir: Path | None) -> None:
+    """Show the passages retrieval picks for QUERY, best first."""
+    from qa import pipeline
+
+    if not query.strip():
+        raise QAError("the query is empty")
+    settings = _settings(index_dir=index_dir)
+    try:
+        passages = pipeline.search(settings, query, top_k=top_k, hybrid=False if no_hybrid else None,
+                                   doc_ids=list(doc_ids) or None)
+    except _expected_failures() as error:
+        raise QAError(str(error)) from None
+    if as_json:
+        out.print_json(json.dumps([asdict(p) for p in passages], ensure_ascii=False))
+        return
+    if not passages:
+        console.print("No passages found.")
+        return
+    for rank, p in enumerate(passages, start=1):
+        also = f" [dim](also in {escape(', '.join(p.also_in))})[/dim]" if p.also_in else ""
+        meta = " · ".join(part for part in (p.source, p.published_at[:10]) if part)
+        out.print(f"[bold]{rank}.[/bold] [cyan]{escape(p.doc_id)}[/cyan]{also}  score {p.score:.4f} · "
+                  f"similarity {p.similarity:.2f}\n   [bold]{escape(p.title)}[/bold]"
+                  + (f" [dim]({escape(meta)})[/dim]" if meta else ""))
+        snippet = " ".join(p.text.split())
+        out.print("   " + escape(snippet if len(snippet) <= 320 else snippet[:317] + "…"), "\n")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def status(as_json: bool) -> None:
+    """What the index holds."""
+    from qa import pipeline
+
+    try:
+        info = pipeline.index_status(_settings())
+    except _expected_failures() as error:
+        raise QAError(str(error)) from None
+    if as_json:
+        out.print_json(json.dumps(info))
+    elif not info["exists"]:
+        out.print(f"No index at {info['index_dir']}. Build one with `qa ingest corpus`.")
+    else:
+        out.print(f"{info['index_dir']}: {info['articles']} articles, {info['chunks']} chunks; "
+                  f"embedding {info['embedding']['model']}, chunks of {info['chunking']['chunk_size']} word pieces")
+
+
+@main.command("config")
+def show_config() -> None:
+    """Every setting, its environment variable and its current value."""
+    table = Table("setting", "env var", "value")
+    for row in describe(_settings()):
+        table.add_row(*map(escape, row))
+    out.print(table)
+
+
+def run() -> None:
+    try:
+        main()
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,316 @@
+"""The index: articles → sentence-aware chunks → embeddings in Chroma, plus a BM25 index.
+
+Layout of an index folder:
+  chroma/          Chroma PersistentClient (vectors, chunk text, metadata)
+  bm25/            bm25s index over the same chunks, stamped with the chunk set it was built from
+  manifest.json    embedding model, chunking settings, and one entry per article (content hash, chunks)
+
+Crash safety: an article enters the manifest only after its chunks are in Chroma, and
+chunk ids derive from content, so re-running an interrupted ingest redoes exactly the
+articles it had not finished and never duplicates a chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from qa.config import Settings
+from qa.embed import MODEL_NAME, Embedder
+from qa.types import Article, Chunk
+
+MANIFEST_VERSION = 1
+SPLITTER = "llama_index SentenceSplitter"
+
+
+class IndexProblem(RuntimeError):
+    """The index is missing, or was built with settings this process cannot use."""
+
+
+# --- chunking ---------------------------------------------------------------
+
+def make_splitter(settings: Settings, embedder: Embedder):
+    from llama_index.core.node_parser import SentenceSplitter
+
+    # Sizes are counted in the embedding model's word pieces, so "fits the model" is exact.
+    return SentenceSplitter(
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+        tokenizer=embedder.tokenize, include_prev_next_rel=False,
+    )
+
+
+def chunk_article(article: Article, splitter) -> list[Chunk]:
+    """Chunks whose [start, end) offsets slice back to their text in `article.text`."""
+    chunks = []
+    cursor = 0
+    for piece in splitter.split_text(article.text):
+        start, end = _locate(article.text, piece, cursor)
+        if start < 0:
+            continue
+        text = article.text[start:end]
+        digest = hashlib.sha256(f"{article.doc_id}\x1f{start}\x1f{text}".encode()).hexdigest()[:20]
+        chunks.append(Chunk(chunk_id=digest, doc_id=article.doc_id, text=text, start=start, end=end))
+        cursor = start + 1
+    return chunks
+
+
+def _locate(text: str, piece: str, cursor: int) -> tuple[int, int]:
+    """Where `piece` sits in `text` at or after `cursor`; whitespace may differ (the splitter re-joins)."""
+    start = text.find(piece, cursor)
+    if start >= 0:
+        return start, start + len(piece)
+    pattern = r"\s+".join(re.escape(word) for word in piece.split())
+    match = re.compile(pattern).search(text, cursor) or re.compile(pattern).search(text)
+    return (match.start(), match.end()) if match else (-1, -1)
+
+
+def embedding_header(article: Article) -> str:
+    """Title and outlet, embedded with each chunk so a passage knows what story it belongs to."""
+    return " — ".join(part for part in (article.title, article.source) if part)
+
+
+def embedding_text(article: Article, chunk: Chunk, embedder: Embedder, settings: Settings) -> str:
+    header = embedder.truncate(embedding_header(article), settings.header_tokens)
+    return f"{header}\n{chunk.text}" if header else chunk.text
+
+
+# --- manifest ---------------------------------------------------------------
+
+@dataclass
+class Manifest:
+    embedding: dict[str, Any]
+    chunking: dict[str, Any]
+    articles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    version: int = MANIFEST_VERSION
+
+    @classmethod
+    def expected(cls, settings: Settings, embedder: Embedder) -> "Manifest":
+        return cls(
+            embedding={"model": MODEL_NAME, "dimension": embedder.dimension, "max_tokens": embedder.max_tokens},
+            chunking={"splitter": SPLITTER, "chunk_size": settings.chunk_size,
+                      "chunk_overlap": settings.chunk_overlap, "header_tokens": settings.header_tokens},
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> "Manifest | None":
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (json.JSONDecodeError, TypeError) as error:
+            raise IndexProblem(f"{path} is damaged ({error}); run `qa ingest --rebuild`") from None
+
+    def write(self, path: Path) -> None:
+        # Write-then-rename: a crash leaves the old manifest or the new one, never half of one.
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def mismatch(self, other: "Manifest") -> str | None:
+        """Why an index built as `self` cannot be used with settings `other`, or None."""
+        if self.version != other.version:
+            return f"index format {self.version}, this version of newsqa writes {other.version}"
+        if self.embedding != other.embedding:
+            return f"built with embedding {self.embedding}, settings say {other.embedding}"
+        if self.chunking != other.chunking:
+            return f"built with chunking {self.chunking}, settings say {other.chunking}"
+        return None
+
+    @property
+    def chunk_stamp(self) -> str:
+        """Identifies the set of chunks (what the BM25 index must match)."""
+        state = sorted((doc_id, entry["hash"]) for doc_id, entry in self.articles.items())
+        return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
+
+
+# --- the store --------------------------------------------------------------
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_truncated: int = 0
+    total_articles: int = 0
+    total_chunks: int = 0
+
+
+ProgressFn = Callable[[int], None]
+
+
+class Index:
+    """One index folder: Chroma collection + BM25 + manifest."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, *, create: bool = False) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.dir = settings.index_dir
+        expected = Manifest.expected(settings, embedder)
+        manifest = Manifest.read(settings.manifest_path)
+        if manifest is None:
+            if not create:
+                raise IndexProblem(f"no index at {self.dir}; build one with `qa ingest PATH` (e.g. `qa ingest corpus`)")
+            self.dir.mkdir(parents=True, exist_ok=True)
+            manifest = expected
+            manifest.write(settings.manifest_path)
+        reason = manifest.mismatch(expected)
+        if reason:
+            raise IndexProblem(f"index at {self.dir} does not fit the current settings: {reason}. "
+                               "Run `qa ingest --rebuild PATH` to rebuild it.")
+        self.manifest = manifest
+        self.collection = _open_collection(self.dir / "chroma", settings.collection)
+
+    @staticmethod
+    def wipe(settings: Settings) -> None:
+        """Empty an index folder (for --rebuild); refuses folders that do not look like an index."""
+        folder = settings.index_dir
+        if not folder.exists():
+            return
+        if not settings.manifest_path.exists() and any(folder.iterdir()):
+            raise IndexProblem(f"{folder} is not empty and has no manifest.json; not deleting it")
+        # Drop the collection through Chroma rather than deleting its files: Chroma keeps one
+        # client per path alive in the process, and it must not be left pointing at removed files.
+        client = _client(folder / "chroma")
+        if settings.collection in [c.name for c in client.list_collections()]:
+            client.delete_collection(settings.collection)
+        shutil.rmtree(folder / "bm25", ignore_errors=True)
+        settings.manifest_path.unlink(missing_ok=True)
+
+    # -- writing --
+
+    def ingest(self, articles: list[Article], *, prune: bool = False,
+               on_progress: ProgressFn | None = None, batch_articles: int = 16) -> IngestReport:
+        """Add new and changed articles, skip unchanged ones, optionally drop absent ones."""
+        report = IngestReport()
+        pending = []
+        for article in articles:
+            entry = self.manifest.articles.get(article.doc_id)
+            if entry and entry["hash"] == article.content_hash:
+                report.unchanged.append(article.doc_id)
+            else:
+                (report.updated if entry else report.added).append(article.doc_id)
+                pending.append(article)
+
+        if on_progress:
+            on_progress(len(report.unchanged))
+        splitter = make_splitter(self.settings, self.embedder) if pending else None
+        for batch in _batches(pending, batch_articles):
+            written, truncated = self._write(batch, splitter)
+            report.chunks_written += written
+            report.chunks_truncated += truncated
+            if on_progress:
+                on_progress(len(batch))
+
+        if prune:
+            present = {article.doc_id for article in articles}
+            report.pruned = sorted(set(self.manifest.articles) - present)
+            self.remove(report.pruned)
+
+        self.refresh_bm25()
+        report.total_articles = len(self.manifest.articles)
+        report.total_chunks = self.collection.count()
+        return report
+
+    def _write(self, articles: list[Article], splitter) -> tuple[int, int]:
+        chunked = [(article, chunk_article(article, splitter)) for article in articles]
+        rows = [(article, chunk) for article, chunks in chunked for chunk in chunks]
+        texts = [embedding_text(article, chunk, self.embedder, self.settings) for article, chunk in rows]
+        limit = self.embedder.max_tokens - 2  # [CLS] and [SEP]
+        truncated = sum(len(self.embedder.tokenize(text)) > limit for text in texts)
+        vectors = self.embedder.embed(texts) if texts else []
+
+        # Replace, don't merge: old chunks of a changed article must go.
+        self.collection.delete(where={"doc_id": {"$in": [article.doc_id for article in articles]}})
+        if rows:
+            self.collection.upsert(
+                ids=[chunk.chunk_id for _, chunk in rows],
+                embeddings=vectors,
+                documents=[chunk.text for _, chunk in rows],
+                metadatas=[_chunk_metadata(article, chunk) for article, chunk in rows],
+            )
+        for article, chunks in chunked:
+            self.manifest.articles[article.doc_id] = {
+                "hash": article.content_hash, "title": article.title, "source": article.source,
+                "published_at": article.published_at, "url": article.url, "chunks": len(chunks),
+                "chars": len(article.text),
+            }
+        self.manifest.write(self.settings.manifest_path)
+        return len(rows), truncated
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        doc_ids = list(doc_ids)
+        if not doc_ids:
+            return
+        self.collection.delete(where={"doc_id": {"$in": doc_ids}})
+        for doc_id in doc_ids:
+            self.manifest.articles.pop(doc_id, None)
+        self.manifest.write(self.settings.manifest_path)
+
+    # -- BM25 --
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.dir / "bm25"
+
+    def refresh_bm25(self) -> None:
+        """Rebuild the BM25 index if it does not match the current chunk set."""
+        if _read_stamp(self.bm25_dir) == self.manifest.chunk_stamp:
+            return
+        from qa.lexical import build_bm25
+
+        chunk_ids, texts = self.all_chunks_for_bm25()
+        build_bm25(self.bm25_dir, chunk_ids, texts, stamp=self.manifest.chunk_stamp)
+
+    def all_chunks_for_bm25(self) -> tuple[list[str], list[str]]:
+        """(ids, title + outlet + text) of every chunk, read back from Chroma in pages."""
+        ids: list[str] = []
+        texts: list[str] = []
+        page = 5000
+        for offset in range(0, self.collection.count(), page):
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                ids.append(chunk_id)
+                texts.append(f"{meta.get('title', '')} {meta.get('source', '')}\n{text}")
+        return ids, texts
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {"doc_id": article.doc_id, "title": article.title, "source": article.source,
+            "published_at": article.published_at, "url": article.url,
+            "start": chunk.start, "end": chunk.end, "article_hash": article.content_hash}
+
+
+def _client(path: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _open_collection(path: Path, name: str):
+    client = _client(path)
+    # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
+    return client.get_or_create_collection(
+        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+def _read_stamp(folder: Path) -> str | None:
+    try:
+        return (folder / "stamp").read_text().strip()
+    except OSError:
+        return None
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

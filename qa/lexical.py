@@ -1,0 +1,57 @@
+"""BM25 over chunk texts (bm25s), saved next to the Chroma index and stamped with its chunk set."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+# bm25s's default pattern drops one-character tokens; numbers such as "8" matter in news questions.
+_TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, token_pattern=_TOKEN_PATTERN, stopwords="en",
+                          return_ids=False, show_progress=False)
+
+
+def build_bm25(folder: Path, chunk_ids: list[str], texts: list[str], stamp: str) -> None:
+    """Build and save atomically: a half-written folder is never read as current."""
+    import bm25s
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if chunk_ids:
+        model = bm25s.BM25()
+        model.index(_tokenize(texts), show_progress=False)
+        model.save(str(tmp), show_progress=False)
+    (tmp / "ids.json").write_text(json.dumps(chunk_ids))
+    (tmp / "stamp").write_text(stamp)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+class BM25Index:
+    """Loaded BM25 index; `search` gives (chunk_id, score) best first."""
+
+    def __init__(self, folder: Path) -> None:
+        import bm25s
+
+        self.chunk_ids: list[str] = json.loads((folder / "ids.json").read_text())
+        self.model = bm25s.BM25.load(str(folder), show_progress=False) if self.chunk_ids else None
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if self.model is None or k <= 0:
+            return []
+        tokens = [t for t in _tokenize([query])[0] if t in self.model.vocab_dict]
+        if not tokens:
+            return []
+        k = min(k, len(self.chunk_ids))
+        indices, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(self.chunk_ids[i], float(s)) for i, s in zip(indices[0], scores[0]) if s > 0 and np.isfinite(s)]

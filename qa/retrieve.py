@@ -1,0 +1,121 @@
+"""Hybrid retrieval: Chroma vector search + BM25, fused by reciprocal rank, near-duplicates folded."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.config import Settings
+from qa.embed import Embedder
+from qa.index import Index
+from qa.lexical import BM25Index
+from qa.types import Passage
+
+RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
+
+
+@dataclass
+class _Candidate:
+    chunk_id: str
+    score: float = 0.0
+    similarity: float | None = None
+
+
+class Retriever:
+    """Loads the index once; `search` is cheap and safe to call from many threads."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.index = Index(settings, embedder)
+        self.index.refresh_bm25()
+        self.bm25 = BM25Index(self.index.bm25_dir)
+
+    def search(self, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
+               doc_ids: list[str] | None = None) -> list[Passage]:
+        """Best passages for `query`, optionally only from `doc_ids`."""
+        top_k = self.settings.top_k if top_k is None else top_k
+        hybrid = self.settings.hybrid if hybrid is None else hybrid
+        query = query.strip()
+        if not query or top_k <= 0 or self.index.collection.count() == 0:
+            return []
+        query_vector = self.embedder.embed([query])[0]
+        candidates: dict[str, _Candidate] = {}
+
+        for rank, (chunk_id, similarity) in enumerate(self._vector_search(query_vector, doc_ids)):
+            candidates[chunk_id] = _Candidate(chunk_id, 1 / (RRF_K + rank + 1), similarity)
+        if hybrid:
+            allowed = set(doc_ids) if doc_ids is not None else None
+            hits = self.bm25.search(query, self.settings.candidates * (4 if allowed else 1))
+            lexical = [chunk_id for chunk_id, _ in hits]
+            for rank, chunk_id in enumerate(lexical[: self.settings.candidates]):
+                candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
+                candidate.score += 1 / (RRF_K + rank + 1)
+
+        ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+        passages = self._load(ranked, query_vector)
+        if doc_ids is not None:
+            passages = [p for p in passages if p.doc_id in set(doc_ids)]
+        return fold_near_duplicates(passages, self.settings.near_duplicate)[:top_k]
+
+    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None) -> list[tuple[str, float]]:
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        if doc_ids is not None and not doc_ids:
+            return []
+        n = min(self.settings.candidates, self.index.collection.count())
+        found = self.index.collection.query(
+            query_embeddings=[query_vector.tolist()], n_results=n, where=where, include=["distances"],
+        )
+        # Chroma's cosine distance is 1 - cosine similarity.
+        return [(chunk_id, 1.0 - distance) for chunk_id, distance in zip(found["ids"][0], found["distances"][0])]
+
+    def _load(self, ranked: list[_Candidate], query_vector: np.ndarray) -> list[Passage]:
+        """Text and metadata for the candidates; cosine similarity for those only BM25 found."""
+        if not ranked:
+            return []
+        ids = [c.chunk_id for c in ranked]
+        need_vectors = any(c.similarity is None for c in ranked)
+        include = ["documents", "metadatas"] + (["embeddings"] if need_vectors else [])
+        got = self.index.collection.get(ids=ids, include=include)
+        rows = {chunk_id: i for i, chunk_id in enumerate(got["ids"])}
+        passages = []
+        for candidate in ranked:
+            if candidate.chunk_id not in rows:
+                continue  # BM25 index briefly behind Chroma (an ingest in another process)
+            i = rows[candidate.chunk_id]
+            similarity = candidate.similarity
+            if similarity is None:
+                similarity = float(np.dot(np.asarray(got["embeddings"][i]), query_vector))
+            meta = got["metadatas"][i]
+            passages.append(Passage(
+                chunk_id=candidate.chunk_id, doc_id=meta["doc_id"], title=meta.get("title", ""),
+                text=got["documents"][i], start=int(meta["start"]), end=int(meta["end"]),
+                source=meta.get("source", ""), published_at=meta.get("published_at", ""),
+                url=meta.get("url", ""), score=candidate.score, similarity=round(float(similarity), 4),
+            ))
+        return passages
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i:i + size]) for i in range(max(1, len(words) - size + 1))}
+
+
+def fold_near_duplicates(passages: list[Passage], threshold: float) -> list[Passage]:
+    """Keep the best of passages that share most word 3-grams (copies of one wire story);
+    the folded ones' doc_ids are kept in `also_in` so the answer can say who else reported it."""
+    kept: list[tuple[Passage, set]] = []
+    for passage in passages:
+        grams = _shingles(passage.text)
+        twin = next((k for k, k_grams in kept
+                     if len(grams & k_grams) >= threshold * min(len(grams), len(k_grams))), None)
+        if twin is None:
+            kept.append((passage, grams))
+        elif passage.doc_id != twin.doc_id and passage.doc_id not in twin.also_in:
+            twin.also_in.append(passage.doc_id)
+    return [passage for passage, _ in kept]

@@ -1,0 +1,57 @@
+"""The typed values that flow through the pipeline: corpus → index → retrieve → answer."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned news article. ``text`` is what chunk offsets refer to."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str = ""
+    published_at: str = ""
+    url: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        payload = "\x1f".join([self.title, self.source, self.published_at, self.url, self.text])
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article, ``article.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its article's metadata.
+
+    ``score`` is the fused rank score (it orders the list); ``similarity`` is the
+    cosine similarity between question and passage (comparable across questions).
+    ``also_in`` lists doc_ids of near-duplicate passages folded into this one.
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    source: str = ""
+    published_at: str = ""
+    url: str = ""
+    score: float = 0.0
+    similarity: float = 0.0
+    also_in: list[str] = field(default_factory=list)

@@ -1,0 +1,90 @@
+"""The `qa` command line: flags, messages and exit codes (in-process, real model and index)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CORPUS, ROOT
+from qa.cli import main
+
+
+@pytest.fixture
+def run(tmp_path):
+    def invoke(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return invoke
+
+
+def test_ingest_then_search_json(run, tmp_path):
+    index = str(tmp_path / "idx")
+    result = run("ingest", str(CORPUS), "--index", index)
+    assert result.exit_code == 0, result.output
+    assert "5 added" in result.stderr and "5 articles" in result.stderr
+
+    again = run("ingest", str(CORPUS), "--index", index)
+    assert "0 added" in again.stderr and "5 unchanged" in again.stderr and "0 chunks written" in again.stderr
+
+    found = run("search", "Why was Blinken's trip to China cancelled?", "--index", index, "-k", "3", "--json")
+    assert found.exit_code == 0
+    passages = json.loads(found.stdout)
+    assert len(passages) == 3
+    assert {"doc_id", "title", "text", "start", "end", "score"} <= set(passages[0])
+
+
+def test_partial_bad_input_still_ingests_and_names_the_files(run, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The balloon crossed the continental United States in February.")
+    (folder / "empty.txt").write_text("")
+    (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    (folder / "broken.jsonl").write_text('{"doc_id": "ok", "body": "A fine article."}\n{oops\n')
+    result = run("ingest", str(folder), str(tmp_path / "nope"), "--index", str(tmp_path / "idx"))
+    assert result.exit_code == 0
+    err = result.stderr
+    for expected in ("empty.txt: empty file", "photo.txt: binary file", "broken.jsonl:2: not valid JSON",
+                     "nope: no such file or folder", "2 added"):
+        assert expected in err, err
+
+
+@pytest.mark.parametrize("make_input", ["missing", "empty_dir", "only_bad"])
+def test_nothing_ingestible_exits_non_zero(run, tmp_path, make_input):
+    target = tmp_path / "input"
+    if make_input == "empty_dir":
+        target.mkdir()
+    elif make_input == "only_bad":
+        target.mkdir()
+        (target / "empty.md").write_text("  \n")
+    result = run("ingest", str(target), "--index", str(tmp_path / "idx"))
+    assert result.exit_code == 1
+    assert "nothing could be ingested" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_search_without_index_says_how_to_build_one(run, tmp_path):
+    result = run("search", "anything", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 1
+    assert "qa ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_empty_query_is_refused(run, tmp_path):
+    result = run("search", "  ", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 1 and "empty" in result.stderr
+
+
+def test_status_and_config(run, tmp_path, default_index):
+    status = run("status", "--json")
+    assert status.exit_code == 0
+    config = run("config")
+    assert "QA_INDEX_DIR" in config.stdout and "QA_TOP_K" in config.stdout
+
+
+def test_console_script_help_runs_offline():
+    done = subprocess.run([sys.executable, "-m", "qa", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0
+    for command in ("ingest", "search", "status", "config"):
+        assert command in done.stdout

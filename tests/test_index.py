@@ -1,0 +1,133 @@
+"""Ingest into a real Chroma index with the real embedding model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conftest import CORPUS
+from qa import pipeline
+from qa.corpus import load_corpus
+from qa.index import Index, IndexProblem, Manifest, chunk_article, make_splitter
+
+
+def _chunks_by_doc(settings, embedder):
+    got = Index(settings, embedder).collection.get(include=["metadatas", "documents"])
+    by_doc: dict[str, list] = {}
+    for chunk_id, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
+        by_doc.setdefault(meta["doc_id"], []).append((chunk_id, meta, text))
+    return by_doc
+
+
+def test_five_articles_ingest_with_metadata_and_exact_offsets(default_index, embedder):
+    articles = {a.doc_id: a for a in load_corpus([CORPUS]).articles}
+    by_doc = _chunks_by_doc(default_index, embedder)
+    assert set(by_doc) == set(articles)
+    for doc_id, chunks in by_doc.items():
+        article = articles[doc_id]
+        for _, meta, text in chunks:
+            assert {"doc_id", "title", "source", "published_at", "start", "end"} <= set(meta)
+            assert meta["title"] == article.title
+            assert article.text[meta["start"]:meta["end"]] == text
+        # Together the chunks cover every word of the article: any gap is whitespace.
+        covered = sorted((m["start"], m["end"]) for _, m, _ in chunks)
+        assert covered[0][0] == 0 and covered[-1][1] == len(article.text)
+        assert all(not article.text[a[1]:b[0]].strip() for a, b in zip(covered, covered[1:]))
+
+
+def test_reingest_adds_nothing(default_index):
+    before = pipeline.index_status(default_index)
+    result = pipeline.ingest(default_index, [CORPUS])
+    assert result.report.added == [] and result.report.updated == []
+    assert result.report.chunks_written == 0
+    assert pipeline.index_status(default_index)["chunks"] == before["chunks"]
+
+
+def test_embedded_text_fits_the_model(default_index, embedder, settings):
+    report = pipeline.ingest(settings, [CORPUS]).report
+    assert report.chunks_written > 0
+    assert report.chunks_truncated == 0
+
+
+def test_changed_article_replaces_its_chunks_and_prune_drops_missing(settings, embedder, corpus_copy):
+    pipeline.ingest(settings, [corpus_copy])
+    target = corpus_copy / "004_1890e989d0248038.txt"
+    old_ids = {c[0] for c in _chunks_by_doc(settings, embedder)["004_1890e989d0248038.txt"]}
+    target.write_text(target.read_text() + "\nA new closing paragraph about the zeppelin.\n")
+
+    report = pipeline.ingest(settings, [corpus_copy]).report
+    assert report.updated == ["004_1890e989d0248038.txt"] and len(report.unchanged) == 4
+    chunks = _chunks_by_doc(settings, embedder)["004_1890e989d0248038.txt"]
+    assert any("zeppelin" in text for _, _, text in chunks)
+    assert not any("zeppelin" in text for chunk_id, _, text in chunks if chunk_id in old_ids)
+    assert sum(e["chunks"] for e in Index(settings, embedder).manifest.articles.values()) == \
+        Index(settings, embedder).collection.count()  # no orphans
+
+    (corpus_copy / "002_96816e06d1c519d8.txt").unlink()
+    report = pipeline.ingest(settings, [corpus_copy], prune=True).report
+    assert report.pruned == ["002_96816e06d1c519d8.txt"]
+    assert "002_96816e06d1c519d8.txt" not in _chunks_by_doc(settings, embedder)
+
+
+def test_interrupted_ingest_is_completed_by_a_rerun_without_duplicates(settings, embedder, monkeypatch, tmp_path):
+    clean = dataclasses.replace(settings, index_dir=tmp_path / "clean")
+    expected = pipeline.ingest(clean, [CORPUS]).report.total_chunks
+
+    calls = {"n": 0}
+    real_write = Manifest.write
+
+    def crash_on_second_batch(self, path):
+        calls["n"] += 1
+        if calls["n"] == 3:  # 1: new manifest, 2: first batch, 3: second batch (chunks already in Chroma)
+            raise KeyboardInterrupt("simulated kill")
+        real_write(self, path)
+
+    monkeypatch.setattr(Manifest, "write", crash_on_second_batch)
+    monkeypatch.setattr(Index, "ingest", _small_batches(Index.ingest))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.ingest(settings, [CORPUS])
+    monkeypatch.setattr(Manifest, "write", real_write)
+
+    report = pipeline.ingest(settings, [CORPUS]).report
+    assert report.total_articles == 5
+    assert report.total_chunks == expected
+    assert len(report.unchanged) == 2  # the first batch had landed
+
+
+def _small_batches(ingest):
+    def wrapper(self, articles, **kwargs):
+        return ingest(self, articles, **{**kwargs, "batch_articles": 2})
+    return wrapper
+
+
+def test_index_built_with_other_chunking_is_refused_until_rebuild(default_index, embedder, tmp_path):
+    settings = dataclasses.replace(default_index, index_dir=tmp_path / "idx")
+    pipeline.ingest(settings, [CORPUS])
+    other = dataclasses.replace(settings, chunk_size=128)
+    with pytest.raises(IndexProblem, match="rebuild"):
+        Index(other, embedder)
+    result = pipeline.ingest(other, [CORPUS], rebuild=True)
+    assert result.report.total_articles == 5
+    assert Index(other, embedder).manifest.chunking["chunk_size"] == 128
+
+
+def test_missing_index_says_how_to_build_one(settings, embedder):
+    with pytest.raises(IndexProblem, match="qa ingest"):
+        Index(settings, embedder)
+
+
+def test_rebuild_refuses_a_folder_that_is_not_an_index(tmp_path, settings):
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("do not delete")
+    with pytest.raises(IndexProblem, match="not deleting"):
+        Index.wipe(dataclasses.replace(settings, index_dir=folder))
+    assert (folder / "thesis.txt").exists()
+
+
+def test_chunks_respect_size_in_word_pieces(settings, embedder):
+    splitter = make_splitter(settings, embedder)
+    for article in load_corpus([CORPUS]).articles:
+        for chunk in chunk_article(article, splitter):
+            assert len(embedder.tokenize(chunk.text)) <= settings.chunk_size
