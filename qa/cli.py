@@ -36,9 +36,11 @@ def _settings(**overrides):
 
 
 def _expected_failures():
+    from qa.answer import QuestionError
     from qa.index import IndexProblem
+    from qa.llm import LLMError
 
-    return (IndexProblem, ConfigError, OSError)
+    return (IndexProblem, ConfigError, QuestionError, LLMError, OSError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,7 +49,7 @@ def main() -> None:
     """Ask questions of a folder of news articles; every answer cites its passages.
 
     \b
-    Start with:  qa ingest corpus/        then:  qa search "why was the trip cancelled?"
+    Start with:  qa ingest corpus/        then:  qa ask "why was the trip cancelled?"
     Settings come from qa.toml and QA_* environment variables (see `qa config`).
     """
 
@@ -144,6 +146,105 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
                   + (f" [dim]({escape(meta)})[/dim]" if meta else ""))
         snippet = " ".join(p.text.split())
         out.print("   " + escape(snippet if len(snippet) <= 320 else snippet[:317] + "…"), "\n")
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "top_k", type=click.IntRange(1, 50), help="Passages given to the model (default: top_k setting).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages, timings).")
+@click.option("--doc", "doc_ids", multiple=True, help="Only use these doc_ids (repeatable).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...], index_dir: Path | None) -> None:
+    """Answer QUESTION from the indexed articles, citing the passages used.
+
+    The answer streams as the model writes it, then the cited sources are listed.
+    If the articles do not cover the question, it says so instead of guessing.
+    """
+    from qa import pipeline
+    from qa.answer import Answer
+
+    settings = _settings(index_dir=index_dir)
+    live = not as_json and out.is_terminal
+    answer: Answer | None = None
+    try:
+        with console.status("retrieving and loading the model…") if live else _nothing():
+            events = pipeline.stream_answer(settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
+            first = next(events)
+        answer = _render_stream(first, events) if live else _last(first, events)
+    except _expected_failures() as error:
+        raise QAError(str(error)) from None
+    if as_json:
+        out.print_json(json.dumps(_answer_json(answer), ensure_ascii=False))
+        return
+    if not live:
+        out.print(escape(answer.text))
+    _print_sources(answer)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _last(first, events):
+    item = first
+    for item in events:
+        pass
+    return item
+
+
+def _render_stream(first, events):
+    """Show the draft as it streams, then replace it with the final cited answer."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from qa.answer import Answer
+
+    if isinstance(first, Answer):
+        out.print(escape(first.text))
+        return first
+    draft = first
+    with Live(Text(draft), console=out, refresh_per_second=12, transient=True) as view:
+        for item in events:
+            if isinstance(item, Answer):
+                break
+            draft += item
+            view.update(Text(draft))
+    out.print(escape(item.text))
+    return item
+
+
+def _print_sources(answer) -> None:
+    if answer.refused:
+        return
+    if answer.citations:
+        out.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        meta = " · ".join(part for part in (c.source, c.published_at[:10]) if part)
+        out.print(f"[bold][{c.n}][/bold] [cyan]{escape(c.doc_id)}[/cyan] — {escape(c.title)}"
+                  + (f" [dim]({escape(meta)})[/dim]" if meta else "")
+                  + f"\n    [dim]chars {c.quote_start}–{c.quote_end}:[/dim] “{escape(c.quote)}”")
+    for sentence in answer.unsupported:
+        console.print(f"[yellow]unsupported:[/yellow] no passage backs “{escape(sentence)}”")
+    t = answer.timings
+    console.print(f"[dim]{answer.model} · retrieve {t.get('retrieve_s', 0):.2f}s · first token "
+                  f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
+
+
+def _answer_json(answer) -> dict:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [asdict(c) for c in answer.citations],
+        "passages": [asdict(p) for p in answer.passages],
+        "unsupported": answer.unsupported,
+        "timings": answer.timings,
+        "model": answer.model,
+    }
 
 
 @main.command()

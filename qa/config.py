@@ -41,6 +41,28 @@ class Settings:
     candidates: int = 40
     # Passages sharing at least this share of word 3-grams (of the shorter one) are one passage.
     near_duplicate: float = 0.5
+    # Questions whose best passage is less similar than this (cosine) are refused without
+    # asking the model (see README: "Refusals").
+    min_similarity: float = 0.25
+
+    # LLM backend: "local" (llama.cpp, bundled GGUF) or "openai" (OpenAI or any compatible server).
+    llm: str = "local"
+    # Bundled model used by the local backend (see README: "Models").
+    local_model: str = "qwen2.5-coder-1.5b-instruct"
+    # Any other GGUF file for the local backend; overrides local_model.
+    llm_model_path: str = ""
+    # Model name sent to an OpenAI-compatible server.
+    openai_model: str = "gpt-4o-mini"
+    temperature: float = 0.0
+    max_tokens: int = 256
+    # Seconds before an HTTP backend gives up on one request, and retries after 429/5xx/timeouts.
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+    # llama.cpp context window (tokens) and threads (0 = all cores).
+    llm_context: int = 4096
+    llm_threads: int = 0
+    # Longest question accepted, in characters.
+    max_question_chars: int = 2000
 
     @property
     def manifest_path(self) -> Path:
@@ -101,6 +123,8 @@ def load_settings(**overrides: Any) -> Settings:
             values[key] = _coerce(key, raw, types[key])
 
     settings = Settings(**values)
+    if settings.llm not in ("local", "openai"):
+        raise ConfigError(f"llm: must be 'local' or 'openai', got {settings.llm!r}")
     if settings.chunk_overlap >= settings.chunk_size:
         raise ConfigError("chunk_overlap must be smaller than chunk_size")
     return settings

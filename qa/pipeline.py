@@ -70,3 +70,24 @@ def index_status(settings: Settings) -> dict:
         "chunks": sum(entry["chunks"] for entry in manifest.articles.values()),
         "embedding": manifest.embedding, "chunking": manifest.chunking,
     }
+
+
+def llm(settings: Settings):
+    from qa.llm import get_llm
+
+    return get_llm(settings)
+
+
+def stream_answer(settings: Settings, question: str, *, top_k: int | None = None,
+                  doc_ids: list[str] | None = None):
+    """Text deltas, then the final `Answer`; the model and index load once per process."""
+    from qa.answer import check_question, stream_answer as _stream
+
+    check_question(question, settings)  # fail fast, before loading anything
+    return _stream(question, settings=settings, retriever=retriever(settings), llm=llm(settings),
+                   top_k=top_k, doc_ids=doc_ids)
+
+
+def ask(settings: Settings, question: str, **kwargs):
+    *_, answer = stream_answer(settings, question, **kwargs)
+    return answer

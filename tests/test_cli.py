@@ -88,3 +88,59 @@ def test_console_script_help_runs_offline():
     assert done.returncode == 0
     for command in ("ingest", "search", "status", "config"):
         assert command in done.stdout
+
+
+def test_ask_json_has_the_documented_shape(run, default_index, monkeypatch):
+    from fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        server.reply = "A Chinese balloon was shot down over the United States [1]."
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("QA_LLM", "openai")
+        monkeypatch.setenv("QA_OPENAI_MODEL", "fake-model")
+        result = run("ask", "Why was Blinken's trip to China cancelled?", "--json",
+                     "--index", str(default_index.index_dir))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"question", "answer", "refused", "citations", "passages", "timings", "model"} <= set(data)
+    assert data["model"] == "fake-model" and data["refused"] is False
+    citation = data["citations"][0]
+    assert {"n", "doc_id", "title", "text", "start", "end"} <= set(citation) and citation["n"] == 1
+    assert {"retrieve_s", "first_token_s", "total_s"} <= set(data["timings"])
+
+
+def test_ask_prints_answer_then_sources(run, default_index, monkeypatch):
+    from fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        server.reply = "A Chinese balloon was shot down [1]."
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("QA_LLM", "openai")
+        result = run("ask", "Why was Blinken's trip to China cancelled?", "--index", str(default_index.index_dir))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "A Chinese balloon was shot down [1]."
+    assert lines[2] == "Sources" and lines[3].startswith("[1] ")
+
+
+@pytest.mark.parametrize("question,env,message", [
+    ("   ", {}, "the question is empty"),
+    ("why " * 600, {}, "limit is 2,000"),
+    ("Why was the trip cancelled?", {"QA_LOCAL_MODEL": "no-such-model"}, "unknown bundled model"),
+    ("Why was the trip cancelled?", {"QA_LLM_MODEL_PATH": "/nonexistent/model.gguf"}, "not a file"),
+    ("Why was the trip cancelled?", {"QA_LLM": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                                     "QA_LLM_RETRIES": "0"}, "cannot reach the model server"),
+    ("Why was the trip cancelled?", {"QA_LLM": "gpt"}, "must be 'local' or 'openai'"),
+])
+def test_ask_failures_are_one_line(run, default_index, monkeypatch, question, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run("ask", question, "--index", str(default_index.index_dir))
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ask_without_index(run, tmp_path):
+    result = run("ask", "Why was the trip cancelled?", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 1 and "qa ingest" in result.stderr

@@ -1,0 +1,274 @@
+"""Answering: retrieve → numbered passages in the prompt → stream the model → a cited `Answer`.
+
+Every [n] the model writes is checked against the passages it was given; sentences it left
+uncited are attributed to the best-matching passage when one supports them well enough, and
+otherwise listed as unsupported. A refusal is one fixed sentence with no citations.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from qa.config import Settings
+from qa.embed import Embedder
+from qa.llm import LLM
+from qa.prompts import render
+from qa.retrieve import Retriever
+from qa.types import Passage
+
+REFUSAL = "The articles do not say. Try rephrasing the question, or add articles that cover it."
+REFUSAL_MARK = "NOT IN ARTICLES"
+# Phrases small models use instead of the exact refusal mark.
+_REFUSAL_PHRASES = re.compile(
+    r"^\W*(not in (the )?articles|insufficient information|the (passages|articles|sources) (do not|don't|does not) "
+    r"(contain|mention|say|provide|specify)|(there is )?no information|i (cannot|can't|don't know))", re.IGNORECASE)
+_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_SENTENCE_END = re.compile(r"[.!?]+[”\"’)]*(?=\s)|\n+")
+# A full stop after these is not a sentence end ("U.S.", "Mr.", "Jan.").
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|No|vs|etc|Inc|Corp|Co|Ltd|"
+                           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$")
+_WORD = re.compile(r"\w+")
+# Support a sentence needs from a passage to be cited to it after the fact: the cosine similarity
+# of their embeddings, or the share of the sentence's content words found in the passage.
+ATTRIBUTION_MIN_SIMILARITY = 0.55
+ATTRIBUTION_MIN_WORD_SHARE = 0.75
+_STOPWORDS = frozenset(
+    "a an and are as at be been by for from had has have he her his in is it its of on or she that the their "
+    "they this to was were which who will with".split())
+
+
+class QuestionError(ValueError):
+    """The question itself cannot be asked (empty, too long)."""
+
+
+@dataclass
+class Citation:
+    """Passage `n` of the prompt; `start`/`end` locate it in the article, `quote_*` the sentence that supports the claim."""
+
+    n: int
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    source: str = ""
+    published_at: str = ""
+    quote: str = ""
+    quote_start: int = 0
+    quote_end: int = 0
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+
+
+def check_question(question: str, settings: Settings) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
+                            f"{settings.max_question_chars:,} (QA_MAX_QUESTION_CHARS)")
+    return question
+
+
+def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+    blocks = [render("passage", n=n, title=p.title, outlet=f" — {p.source}" if p.source else "",
+                     date=f", {p.published_at[:10]}" if p.published_at else "", text=p.text.strip())
+              for n, p in enumerate(passages, start=1)]
+    return [
+        {"role": "system", "content": render("answer.system")},
+        {"role": "user", "content": render("answer.user", passages="\n\n".join(blocks), question=question)},
+    ]
+
+
+def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM,
+                  top_k: int | None = None, doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
+    """Yield the model's text as it arrives, then the final `Answer` (always the last item)."""
+    started = time.perf_counter()
+    question = check_question(question, settings)
+    passages = retriever.search(question, top_k=top_k, doc_ids=doc_ids)
+    timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
+    if not passages or max(p.similarity for p in passages) < settings.min_similarity:
+        timings["total_s"] = round(time.perf_counter() - started, 3)
+        yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=llm.name)
+        return
+
+    draft = ""
+    held = ""  # text that could still turn into the refusal mark is not shown yet
+    for delta in llm.stream(build_messages(question, passages), max_tokens=settings.max_tokens,
+                            temperature=settings.temperature):
+        if not draft:
+            timings["first_token_s"] = round(time.perf_counter() - started, 3)
+        draft += delta
+        held += delta
+        if _could_be_refusal(draft):
+            continue
+        if held:
+            yield held
+            held = ""
+    answer = finish(question, draft, passages, retriever.embedder)
+    answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
+    answer.model = llm.name
+    yield answer
+
+
+def _could_be_refusal(draft: str) -> bool:
+    head = draft.lstrip().upper()
+    return REFUSAL_MARK.startswith(head[: len(REFUSAL_MARK)]) or bool(_REFUSAL_PHRASES.match(draft))
+
+
+def ask(question: str, **kwargs) -> Answer:
+    """`stream_answer` without the streaming."""
+    *_, answer = stream_answer(question, **kwargs)
+    return answer
+
+
+# --- turning the model's draft into a cited answer -------------------------
+
+def is_refusal(draft: str) -> bool:
+    text = draft.strip()
+    if not text:
+        return True
+    return REFUSAL_MARK in text.upper() or (bool(_REFUSAL_PHRASES.match(text)) and not _MARKERS.search(text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence in `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group().strip() and _ABBREVIATION.search(text[max(start, match.start() - 4):match.start() + 1]):
+            continue
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an answer, each keeping the [n] markers that follow its full stop."""
+    sentences: list[str] = []
+    for piece in (text[a:b] for a, b in sentence_spans(text)):
+        leading = re.match(r"^((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)", piece)
+        if leading and sentences:
+            sentences[-1] += " " + leading.group(1).strip()
+            piece = piece[leading.end():]
+        if piece.strip():
+            sentences.append(piece.strip())
+    return sentences
+
+
+def cited_numbers(sentence: str, n_passages: int) -> list[int]:
+    """Valid passage numbers cited in a sentence, in order, without repeats."""
+    numbers: list[int] = []
+    for group in _MARKERS.findall(sentence):
+        for raw in re.split(r"[,;]", group):
+            n = int(raw)
+            if 1 <= n <= n_passages and n not in numbers:
+                numbers.append(n)
+    return numbers
+
+
+def _strip_markers(sentence: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKERS.sub(" ", sentence).split()))
+
+
+def finish(question: str, draft: str, passages: list[Passage], embedder: Embedder) -> Answer:
+    if is_refusal(draft):
+        return Answer(question, REFUSAL, refused=True, passages=passages)
+    sentences = split_sentences(draft)
+    claims = [_strip_markers(s) for s in sentences]
+    need = [i for i, s in enumerate(sentences) if not cited_numbers(s, len(passages)) and _is_claim(claims[i])]
+    best = _best_passages([claims[i] for i in need], passages, embedder) if need else []
+
+    out_sentences: list[str] = []
+    unsupported: list[str] = []
+    citations: dict[int, Citation] = {}
+    for i, (sentence, claim) in enumerate(zip(sentences, claims)):
+        numbers = cited_numbers(sentence, len(passages))
+        if i in need:
+            n, supported = best[need.index(i)]
+            if supported:
+                numbers = [n]
+            else:
+                unsupported.append(claim)
+        for n in numbers:
+            citations.setdefault(n, _citation(n, passages[n - 1], claim))
+        out_sentences.append(_with_markers(claim, numbers))
+    text = " ".join(out_sentences)
+    return Answer(question, text, refused=False, citations=sorted(citations.values(), key=lambda c: c.n),
+                  passages=passages, unsupported=unsupported)
+
+
+def _is_claim(sentence: str) -> bool:
+    return bool(_WORD.search(sentence))
+
+
+def _with_markers(claim: str, numbers: list[int]) -> str:
+    """`claim [1][2].`: markers go before the sentence's closing punctuation."""
+    if not numbers:
+        return claim
+    markers = "".join(f"[{n}]" for n in numbers)
+    body, end = re.match(r"(.*?)([.!?]*)$", claim, re.DOTALL).groups()
+    return f"{body} {markers}{end}"
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)} - _STOPWORDS
+
+
+def _best_passages(claims: list[str], passages: list[Passage], embedder: Embedder) -> list[tuple[int, bool]]:
+    """For each claim, (passage number, supported?) for the passage that supports it best."""
+    vectors = embedder.embed(claims + [p.text for p in passages])
+    cosine = vectors[: len(claims)] @ vectors[len(claims):].T
+    passage_words = [_content_words(p.text) for p in passages]
+    best = []
+    for i, claim in enumerate(claims):
+        words = _content_words(claim)
+        share = np.array([len(words & pw) / len(words) if words else 0.0 for pw in passage_words])
+        support = np.maximum(cosine[i] / ATTRIBUTION_MIN_SIMILARITY, share / ATTRIBUTION_MIN_WORD_SHARE)
+        n = int(np.argmax(support))
+        best.append((n + 1, bool(support[n] >= 1.0)))
+    return best
+
+
+def _citation(n: int, passage: Passage, claim: str) -> Citation:
+    quote, start, end = _supporting_sentence(passage, claim)
+    return Citation(n=n, doc_id=passage.doc_id, title=passage.title, text=passage.text, start=passage.start,
+                    end=passage.end, source=passage.source, published_at=passage.published_at,
+                    quote=quote, quote_start=start, quote_end=end)
+
+
+def _supporting_sentence(passage: Passage, claim: str) -> tuple[str, int, int]:
+    """The passage sentence sharing most words with the claim, with its offsets in the article."""
+    claim_words = _content_words(claim)
+    best = (-1.0, 0, len(passage.text))
+    for start, end in sentence_spans(passage.text):
+        words = _content_words(passage.text[start:end])
+        if words:
+            overlap = len(words & claim_words) / (len(words) ** 0.5)
+            if overlap > best[0]:
+                best = (overlap, start, end)
+    _, start, end = best
+    return passage.text[start:end], passage.start + start, passage.start + end

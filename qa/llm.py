@@ -1,0 +1,171 @@
+"""LLM backends behind one small interface: `stream(messages) -> Iterator[str]`.
+
+- local (default): llama-cpp-python running a GGUF shipped in PyPI packages (qa/models.py),
+  using the chat template stored in the GGUF.
+- openai: the `openai` client against OpenAI or any compatible server (OPENAI_BASE_URL:
+  Ollama, vLLM, llama.cpp server, LM Studio), with explicit timeout and bounded retries.
+
+Both raise `LLMError` with a one-line message for every expected failure.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from qa.config import Settings
+from qa.models import ModelUnavailable, bundled_model_path
+
+Message = dict[str, str]
+
+
+class LLMError(RuntimeError):
+    """The model could not answer (unreachable, refused, misconfigured, missing)."""
+
+
+class LLM(Protocol):
+    name: str
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        """Text deltas of the assistant's reply."""
+
+
+def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
+    return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
+
+
+class LocalLLM:
+    """llama.cpp in-process. One generation at a time: a llama context is not thread-safe."""
+
+    def __init__(self, model_path: Path, name: str, *, context: int, threads: int) -> None:
+        from llama_cpp import Llama
+
+        self.name = name
+        self._lock = threading.Lock()
+        try:
+            # llama-cpp-python defaults to half the cores; prompt reading is what we wait for.
+            threads = threads or os.cpu_count() or 1
+            self._llama = Llama(model_path=str(model_path), n_ctx=context, n_threads=threads,
+                                n_threads_batch=threads, n_batch=512, verbose=False, seed=0)
+        except ValueError as error:  # llama-cpp-python's "Failed to load model from file"
+            raise LLMError(f"cannot load {model_path}: {error}") from None
+        self.context = context
+
+    def close(self) -> None:
+        self._llama.close()
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        with self._lock:
+            try:
+                chunks = self._llama.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+                for chunk in chunks:
+                    delta = chunk["choices"][0]["delta"].get("content")
+                    if delta:
+                        yield delta
+            except ValueError as error:  # e.g. prompt longer than the context window
+                raise LLMError(f"local model: {error}") from None
+
+
+class OpenAILLM:
+    """Chat completions over HTTP, streamed. The client retries 429/5xx/timeouts with backoff."""
+
+    def __init__(self, settings: Settings) -> None:
+        import openai
+
+        base_url = os.environ.get("OPENAI_BASE_URL") or None
+        api_key = os.environ.get("OPENAI_API_KEY")
+        if not api_key and not base_url:
+            raise LLMError("QA_LLM=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        self.name = settings.openai_model
+        self.base_url = base_url or "https://api.openai.com/v1"
+        self._openai = openai
+        # Local servers ignore the key, but the client insists on one.
+        self._client = openai.OpenAI(api_key=api_key or "unused", base_url=base_url,
+                                     timeout=settings.llm_timeout, max_retries=settings.llm_retries)
+        self.timeout = settings.llm_timeout
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+        import httpx2  # the openai client's transport; its errors can surface mid-stream
+
+        openai = self._openai
+        finished = False
+        try:
+            response = self._client.chat.completions.create(
+                model=self.name, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+            for chunk in response:
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.delta and choice.delta.content:
+                    yield choice.delta.content
+                finished = finished or choice.finish_reason is not None
+        except openai.APITimeoutError:
+            raise LLMError(f"the model server at {self.base_url} did not answer within {self.timeout:g}s") from None
+        except openai.AuthenticationError:
+            raise LLMError(f"the model server at {self.base_url} rejected the API key (401); check OPENAI_API_KEY") from None
+        except openai.RateLimitError:
+            raise LLMError(f"the model server at {self.base_url} is rate-limiting us (429); try again later") from None
+        except openai.APIStatusError as error:
+            raise LLMError(f"the model server at {self.base_url} failed ({error.status_code}): "
+                           f"{_short(error.message)}") from None
+        except openai.APIConnectionError:
+            raise LLMError(f"cannot reach the model server at {self.base_url}") from None
+        except (openai.APIError, json.JSONDecodeError, httpx2.HTTPError) as error:  # malformed or broken streams
+            raise LLMError(f"bad response from the model server at {self.base_url}: {_short(str(error))}") from None
+        if not finished:
+            # A connection cut mid-answer looks like a normal end of stream; only finish_reason tells.
+            raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def local_model_path(settings: Settings) -> tuple[Path, str]:
+    if settings.llm_model_path:
+        path = Path(settings.llm_model_path).expanduser()
+        if not path.is_file():
+            raise LLMError(f"QA_LLM_MODEL_PATH points at {path}, which is not a file")
+        return path, path.stem
+    try:
+        return bundled_model_path(settings.local_model), settings.local_model
+    except ModelUnavailable as error:
+        raise LLMError(str(error)) from None
+
+
+_cache: dict[tuple, LLM] = {}
+_cache_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free llama.cpp models while the interpreter is intact; its __del__ at teardown prints errors.
+    for model in _cache.values():
+        if isinstance(model, LocalLLM):
+            model.close()
+    _cache.clear()
+
+
+def get_llm(settings: Settings) -> LLM:
+    """The process-wide model for these settings (loading a GGUF takes seconds: once)."""
+    key = (settings.llm, settings.local_model, str(settings.llm_model_path), settings.llm_context,
+           settings.openai_model, settings.llm_timeout, settings.llm_retries)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _load(settings)
+        return _cache[key]
+
+
+def _load(settings: Settings) -> LLM:
+    if settings.llm == "local":
+        path, name = local_model_path(settings)
+        return LocalLLM(path, name, context=settings.llm_context, threads=settings.llm_threads)
+    if settings.llm == "openai":
+        return OpenAILLM(settings)
+    raise LLMError(f"QA_LLM must be 'local' or 'openai', not {settings.llm!r}")

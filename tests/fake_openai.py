@@ -1,0 +1,75 @@
+"""A small OpenAI-compatible chat server on 127.0.0.1 for tests: streams a scripted reply, or fails on demand."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeOpenAI:
+    """`reply` is streamed word by word; `mode` in {"ok", "401", "429", "500", "slow", "malformed", "drop"}."""
+
+    def __init__(self) -> None:
+        self.reply = "Hello."
+        self.mode = "ok"
+        self.requests: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                server.handle(self, body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeOpenAI":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def handle(self, request: BaseHTTPRequestHandler, body: dict) -> None:
+        if self.mode in ("401", "429", "500"):
+            payload = json.dumps({"error": {"message": f"scripted {self.mode}", "type": "test"}}).encode()
+            request.send_response(int(self.mode))
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(payload)))
+            request.send_header("retry-after-ms", "10")
+            request.end_headers()
+            request.wfile.write(payload)
+            return
+        if self.mode == "slow":
+            time.sleep(3)
+        if self.mode == "malformed":
+            request.send_response(200)
+            request.send_header("Content-Type", "text/event-stream")
+            request.end_headers()
+            request.wfile.write(b"data: {this is not json\n\n")
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", "text/event-stream")
+        request.end_headers()
+        words = self.reply.split(" ")
+        for i, word in enumerate(words):
+            if self.mode == "drop" and i == len(words) // 2:
+                request.wfile.flush()
+                request.connection.shutdown(2)
+                return
+            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                     "choices": [{"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")},
+                                  "finish_reason": None}]}
+            request.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            request.wfile.flush()
+        done = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        request.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
