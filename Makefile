@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test clean
+.PHONY: install demo test eval clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The default-corpus gold set with the local model; reports land in eval/reports/.
+eval: install
+	$(BIN)/qa eval --gold eval/gold.jsonl --corpus corpus --index .qa/eval-index \
+		--json eval/reports/gold.json --md eval/reports/gold.md
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 import qa  # noqa: F401  (goes offline before anything heavy loads)
@@ -245,6 +246,124 @@ def _answer_json(answer) -> dict:
         "timings": answer.timings,
         "model": answer.model,
     }
+
+
+@main.command("eval")
+@click.option("--gold", "gold_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Gold questions (JSONL: id, question, answer, sources, keywords, answerable[, evidence, type]).")
+@click.option("--corpus", "corpus_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Ingest this corpus first (incremental; repeatable).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only; no LLM (fast).")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--sample", type=click.IntRange(1), help="About N questions, stratified by type (same ones every run).")
+@click.option("-k", "top_k", type=click.IntRange(1, 50), help="Passages given to the model.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Write the full report as JSON.")
+@click.option("--md", "md_out", type=click.Path(path_type=Path, dir_okay=False), help="Write a Markdown report.")
+@click.option("--compare", "previous", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A previous --json report: show each metric's change and flipped questions.")
+@click.option("--min", "minimums", multiple=True, metavar="METRIC=VALUE",
+              help="Exit 1 if METRIC falls below VALUE (repeatable), e.g. --min keyword_accuracy=0.8.")
+def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir: Path | None, retrieval_only: bool,
+                     limit: int | None, sample: int | None, top_k: int | None, json_out: Path | None,
+                     md_out: Path | None, previous: Path | None, minimums: tuple[str, ...]) -> None:
+    """Score retrieval and answers against gold questions; print a summary, write reports, gate on minimums."""
+    from qa import evaluate, pipeline
+
+    thresholds = _parse_minimums(minimums)
+    settings = _settings(index_dir=index_dir, top_k=top_k)
+    try:
+        evaluate.load_gold(gold_path)  # a bad gold file fails before any model loads
+        if corpus_paths:
+            with console.status(f"ingesting {', '.join(map(str, corpus_paths))}…"):
+                result = pipeline.ingest(settings, list(corpus_paths))
+            console.print(f"index: {result.report.total_articles} articles ({len(result.report.added)} added, "
+                          f"{len(result.report.updated)} updated)")
+        progress = Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+        with progress:
+            task = progress.add_task("eval", total=None)
+            data, results = evaluate.run(
+                gold_path, settings, retrieval_only=retrieval_only, limit=limit, sample=sample,
+                on_start=lambda n: progress.update(task, total=n),
+                on_progress=lambda: progress.advance(task))
+    except evaluate.GoldError as error:
+        raise QAError(str(error)) from None
+    except _expected_failures() as error:
+        raise QAError(str(error)) from None
+
+    _print_eval(data, evaluate.worst(results))
+    if previous:
+        _print_comparison(*evaluate.compare(data, json.loads(previous.read_text())))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        console.print(f"wrote {json_out}")
+    if md_out:
+        md_out.parent.mkdir(parents=True, exist_ok=True)
+        md_out.write_text(evaluate.markdown(data, evaluate.worst(results)))
+        console.print(f"wrote {md_out}")
+    failures = evaluate.gate(data["summary"], thresholds)
+    if failures:
+        raise QAError("gate failed: " + "; ".join(failures))
+
+
+def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
+    from qa.evaluate import ANSWER_METRICS, EVIDENCE_METRICS, RETRIEVAL_METRICS
+
+    known = set(ANSWER_METRICS + EVIDENCE_METRICS + RETRIEVAL_METRICS)
+    parsed = {}
+    for entry in minimums:
+        name, sep, value = entry.partition("=")
+        if not sep or name not in known:
+            raise QAError(f"--min {entry!r}: expected METRIC=VALUE with METRIC one of {', '.join(sorted(known))}")
+        try:
+            parsed[name] = float(value)
+        except ValueError:
+            raise QAError(f"--min {entry!r}: {value!r} is not a number") from None
+    return parsed
+
+
+def _print_eval(data: dict, failures: list) -> None:
+    from qa.evaluate import fmt as _fmt
+
+    summary = data["summary"]
+    table = Table(title=f"{summary['n']} questions ({summary['answerable']} answerable) · "
+                        f"model {data['config']['model'] or 'none: retrieval only'}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("all", justify="right")
+    types = data["by_type"]
+    for name in types:
+        table.add_column(name, justify="right")
+    for metric, value in summary.items():
+        if metric in ("n", "answerable"):
+            continue
+        table.add_row(metric, _fmt(value), *(_fmt(types[t].get(metric)) for t in types))
+    table.add_row("n", str(summary["n"]), *(str(types[t]["n"]) for t in types))
+    out.print(table)
+    if failures:
+        worst = Table("id", "question", "expected", "got", "cited / retrieved", title="worst failures",
+                      title_justify="left", show_lines=True)
+        for r in failures:
+            worst.add_row(escape(r.id), escape(r.question), escape(r.expected), escape(r.got or "(retrieval miss)"),
+                          escape(", ".join(r.cited_docs or r.retrieved_docs[:3])))
+        out.print(worst)
+
+
+def _print_comparison(deltas: list, flipped: list) -> None:
+    from qa.evaluate import fmt as _fmt
+
+    table = Table("metric", "before", "now", "change", title="compared with the previous run", title_justify="left")
+    for name, before, now in deltas:
+        change = "" if before is None or now is None else f"{now - before:+.3f}"
+        style = "green" if change.startswith("+") and change != "+0.000" else "red" if change.startswith("-") else ""
+        if name.startswith("latency") and change:
+            style = {"green": "red", "red": "green"}.get(style, style)
+        table.add_row(name, _fmt(before), _fmt(now), f"[{style}]{change}[/{style}]" if style else change)
+    out.print(table)
+    for item in flipped:
+        mark = "[green]now right[/green]" if item["now"] == "right" else "[red]now wrong[/red]"
+        out.print(f"{mark} {escape(item['id'])}: {escape(item['question'])}")
 
 
 @main.command()

@@ -37,10 +37,14 @@ class Settings:
     top_k: int = 6
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True
+    # Weight of the vector ranking in the fusion (BM25's is 1).
+    vector_weight: float = 0.5
     # Candidates each retriever contributes before fusion.
     candidates: int = 40
     # Passages sharing at least this share of word 3-grams (of the shorter one) are one passage.
     near_duplicate: float = 0.5
+    # Search each outlet a question names on its own and interleave the results.
+    outlet_search: bool = True
     # Questions whose best passage is less similar than this (cosine) are refused without
     # asking the model (see README: "Refusals").
     min_similarity: float = 0.25

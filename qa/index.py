@@ -263,24 +263,27 @@ class Index:
 
     def refresh_bm25(self) -> None:
         """Rebuild the BM25 index if it does not match the current chunk set."""
-        if _read_stamp(self.bm25_dir) == self.manifest.chunk_stamp:
+        from qa.lexical import FORMAT, build_bm25
+
+        stamp = f"v{FORMAT}-{self.manifest.chunk_stamp}"
+        if _read_stamp(self.bm25_dir) == stamp:
             return
-        from qa.lexical import build_bm25
+        chunk_ids, doc_ids, texts = self.all_chunks_for_bm25()
+        build_bm25(self.bm25_dir, chunk_ids, doc_ids, texts, stamp=stamp)
 
-        chunk_ids, texts = self.all_chunks_for_bm25()
-        build_bm25(self.bm25_dir, chunk_ids, texts, stamp=self.manifest.chunk_stamp)
-
-    def all_chunks_for_bm25(self) -> tuple[list[str], list[str]]:
-        """(ids, title + outlet + text) of every chunk, read back from Chroma in pages."""
+    def all_chunks_for_bm25(self) -> tuple[list[str], list[str], list[str]]:
+        """(chunk ids, doc ids, title + outlet + text) of every chunk, read back from Chroma in pages."""
         ids: list[str] = []
+        docs: list[str] = []
         texts: list[str] = []
         page = 5000
         for offset in range(0, self.collection.count(), page):
             got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 ids.append(chunk_id)
+                docs.append(meta["doc_id"])
                 texts.append(f"{meta.get('title', '')} {meta.get('source', '')}\n{text}")
-        return ids, texts
+        return ids, docs, texts
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:

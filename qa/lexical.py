@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+# Part of the stamp: an index saved in an older layout is rebuilt rather than misread.
+FORMAT = 2
 # bm25s's default pattern drops one-character tokens; numbers such as "8" matter in news questions.
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
 
@@ -20,7 +22,7 @@ def _tokenize(texts: list[str]) -> list[list[str]]:
                           return_ids=False, show_progress=False)
 
 
-def build_bm25(folder: Path, chunk_ids: list[str], texts: list[str], stamp: str) -> None:
+def build_bm25(folder: Path, chunk_ids: list[str], doc_ids: list[str], texts: list[str], stamp: str) -> None:
     """Build and save atomically: a half-written folder is never read as current."""
     import bm25s
 
@@ -31,7 +33,7 @@ def build_bm25(folder: Path, chunk_ids: list[str], texts: list[str], stamp: str)
         model = bm25s.BM25()
         model.index(_tokenize(texts), show_progress=False)
         model.save(str(tmp), show_progress=False)
-    (tmp / "ids.json").write_text(json.dumps(chunk_ids))
+    (tmp / "ids.json").write_text(json.dumps({"chunks": chunk_ids, "docs": doc_ids}))
     (tmp / "stamp").write_text(stamp)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
@@ -43,15 +45,24 @@ class BM25Index:
     def __init__(self, folder: Path) -> None:
         import bm25s
 
-        self.chunk_ids: list[str] = json.loads((folder / "ids.json").read_text())
+        ids = json.loads((folder / "ids.json").read_text())
+        self.chunk_ids: list[str] = ids["chunks"]
+        self.doc_ids = np.array(ids["docs"], dtype=object)
         self.model = bm25s.BM25.load(str(folder), show_progress=False) if self.chunk_ids else None
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """Best chunks for `query`, only from `doc_ids` when given."""
         if self.model is None or k <= 0:
             return []
         tokens = [t for t in _tokenize([query])[0] if t in self.model.vocab_dict]
         if not tokens:
             return []
+        mask = None
+        if doc_ids is not None:
+            mask = np.isin(self.doc_ids, list(doc_ids)).astype(np.float32)
+            k = min(k, int(mask.sum()))
+            if k == 0:
+                return []
         k = min(k, len(self.chunk_ids))
-        indices, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        indices, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask)
         return [(self.chunk_ids[i], float(s)) for i, s in zip(indices[0], scores[0]) if s > 0 and np.isfinite(s)]

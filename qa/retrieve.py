@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -35,30 +36,63 @@ class Retriever:
 
     def search(self, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
                doc_ids: list[str] | None = None) -> list[Passage]:
-        """Best passages for `query`, optionally only from `doc_ids`."""
+        """Best passages for `query`, optionally only from `doc_ids`.
+
+        When the question names outlets of the corpus ("as reported by The Verge and TechCrunch"),
+        each named outlet's articles are searched on their own and the lists interleaved with the
+        unrestricted one, so every outlet the question depends on is represented.
+        """
         top_k = self.settings.top_k if top_k is None else top_k
         hybrid = self.settings.hybrid if hybrid is None else hybrid
         query = query.strip()
         if not query or top_k <= 0 or self.index.collection.count() == 0:
             return []
         query_vector = self.embedder.embed([query])[0]
-        candidates: dict[str, _Candidate] = {}
+        named = self.named_outlets(query) if doc_ids is None and self.settings.outlet_search else []
+        lists = [self._rank(query, query_vector, self.outlets[name], hybrid) for name in named]
+        lists.append(self._rank(query, query_vector, doc_ids, hybrid))
+        return fold_near_duplicates(_interleave(lists), self.settings.near_duplicate)[:top_k]
 
+    @functools.cached_property
+    def outlets(self) -> dict[str, list[str]]:
+        """Outlet name → doc_ids, from the index manifest."""
+        by_outlet: dict[str, list[str]] = {}
+        for doc_id, entry in self.index.manifest.articles.items():
+            if entry.get("source"):
+                by_outlet.setdefault(entry["source"], []).append(doc_id)
+        return by_outlet
+
+    def named_outlets(self, question: str) -> list[str]:
+        """Outlets of the corpus that the question names, in the order it names them.
+
+        Names match case-sensitively on word boundaries, so the outlet "The Age" matches
+        "reported by The Age" but not "the age of"; a name that is part of a longer named
+        outlet ("The Independent" in "The Independent - Sports") does not count separately.
+        """
+        found: list[tuple[int, int, str]] = []
+        for name in self.outlets:
+            match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question)
+            if match:
+                found.append((match.start(), match.end(), name))
+        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+        kept: list[tuple[int, int, str]] = []
+        for start, end, name in found:
+            if not any(start >= s and end <= e for s, e, _ in kept):
+                kept.append((start, end, name))
+        return [name for _, _, name in kept]
+
+    def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool) -> list[Passage]:
+        """Vector and BM25 candidates fused by reciprocal rank, best first."""
+        candidates: dict[str, _Candidate] = {}
         for rank, (chunk_id, similarity) in enumerate(self._vector_search(query_vector, doc_ids)):
-            candidates[chunk_id] = _Candidate(chunk_id, 1 / (RRF_K + rank + 1), similarity)
+            candidates[chunk_id] = _Candidate(chunk_id, self.settings.vector_weight / (RRF_K + rank + 1), similarity)
         if hybrid:
-            allowed = set(doc_ids) if doc_ids is not None else None
-            hits = self.bm25.search(query, self.settings.candidates * (4 if allowed else 1))
-            lexical = [chunk_id for chunk_id, _ in hits]
-            for rank, chunk_id in enumerate(lexical[: self.settings.candidates]):
+            lexical = [chunk_id for chunk_id, _ in self.bm25.search(query, self.settings.candidates, doc_ids)]
+            for rank, chunk_id in enumerate(lexical):
                 candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
                 candidate.score += 1 / (RRF_K + rank + 1)
-
         ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
-        passages = self._load(ranked, query_vector)
-        if doc_ids is not None:
-            passages = [p for p in passages if p.doc_id in set(doc_ids)]
-        return fold_near_duplicates(passages, self.settings.near_duplicate)[:top_k]
+        return self._load(ranked, query_vector)
 
     def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None) -> list[tuple[str, float]]:
         where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
@@ -99,6 +133,18 @@ class Retriever:
 
 
 _WORD = re.compile(r"\w+")
+
+
+def _interleave(lists: list[list[Passage]]) -> list[Passage]:
+    """Round-robin merge without repeats: the best of each list first."""
+    merged: list[Passage] = []
+    seen: set[str] = set()
+    for rank in range(max(map(len, lists), default=0)):
+        for ranked in lists:
+            if rank < len(ranked) and ranked[rank].chunk_id not in seen:
+                seen.add(ranked[rank].chunk_id)
+                merged.append(ranked[rank])
+    return merged
 
 
 def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from qa.embed import Embedder, get_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-MULTIHOP = ROOT.parent / "shared" / "datasets" / "multihop_rag"
+# CI clones the project with shared/ beside it; QA_SHARED_DIR points elsewhere.
+SHARED = Path(os.environ.get("QA_SHARED_DIR") or ROOT.parent / "shared")
+MULTIHOP = SHARED / "datasets" / "multihop_rag"
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +27,6 @@ def embedder() -> Embedder:
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
     """No test sees the developer's QA_* variables or qa.toml."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("QA_"):
             monkeypatch.delenv(name)

@@ -144,3 +144,33 @@ def test_ask_failures_are_one_line(run, default_index, monkeypatch, question, en
 def test_ask_without_index(run, tmp_path):
     result = run("ask", "Why was the trip cancelled?", "--index", str(tmp_path / "none"))
     assert result.exit_code == 1 and "qa ingest" in result.stderr
+
+
+GOLD = ROOT / "eval" / "gold.jsonl"
+
+
+def test_eval_retrieval_only_writes_reports_and_compares(run, default_index, tmp_path):
+    first = tmp_path / "first.json"
+    args = ["eval", "--gold", str(GOLD), "--index", str(default_index.index_dir), "--retrieval-only"]
+    result = run(*args, "--json", str(first), "--md", str(tmp_path / "r.md"))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(first.read_text())
+    assert data["summary"]["n"] == sum(1 for line in GOLD.open() if line.strip())
+    assert 0.8 <= data["summary"]["hit@10"] <= 1.0
+    assert {"gold", "index", "model", "prompts", "settings"} <= set(data["config"])
+    assert "| hit@10 |" in (tmp_path / "r.md").read_text()
+
+    again = run(*args, "--compare", str(first), "--min", "hit@10=0.5")
+    assert again.exit_code == 0 and "compared with the previous run" in again.stdout
+
+    gated = run(*args, "--min", "hit@10=1.01")
+    assert gated.exit_code == 1 and "gate failed: hit@10" in gated.stderr
+
+
+def test_eval_rejects_bad_gold_and_bad_minimums(run, tmp_path, default_index):
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"id": "x", "question": "q"}\n')
+    result = run("eval", "--gold", str(bad), "--index", str(default_index.index_dir), "--retrieval-only")
+    assert result.exit_code == 1 and f"{bad}:1: missing field 'answer'" in result.stderr
+    result = run("eval", "--gold", str(GOLD), "--min", "accuracy=0.5")
+    assert result.exit_code == 1 and "expected METRIC=VALUE" in result.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from qa import pipeline
 from qa.retrieve import _shingles, fold_near_duplicates
 from qa.types import Passage
@@ -69,3 +71,37 @@ def test_fold_near_duplicates_keeps_the_best_and_records_the_copy():
     kept = fold_near_duplicates([a, dataclasses.replace(b), c], threshold=0.5)
     assert [p.chunk_id for p in kept] == ["a", "c"]
     assert kept[0].also_in == ["doc-b"]
+
+
+@pytest.fixture(scope="module")
+def outlet_index(tmp_path_factory, embedder):
+    import json
+
+    from qa.config import Settings
+
+    folder = tmp_path_factory.mktemp("outlets")
+    articles = [
+        ("age-1", "The Age", "Melbourne trams will run all night on weekends from March, the state government said."),
+        ("ind-1", "The Independent - Sports", "The striker signed a four-year contract with the club on Friday."),
+        ("ind-2", "The Independent - Travel", "Budget airlines added winter routes to the Canary Islands."),
+        ("tc-1", "TechCrunch", "The startup raised $40 million to build trams that drive themselves."),
+        ("tc-2", "TechCrunch", "Night-time tram services are a test bed for autonomous driving software."),
+    ]
+    path = folder / "c.jsonl"
+    path.write_text("\n".join(json.dumps({"doc_id": d, "source": s, "title": t[:30], "body": t}) for d, s, t in articles))
+    settings = Settings(index_dir=folder / "index")
+    pipeline.ingest(settings, [path])
+    return settings
+
+
+def test_named_outlets_match_names_not_common_words(outlet_index):
+    retriever = pipeline.retriever(outlet_index)
+    assert retriever.named_outlets("Did The Age and TechCrunch both report on trams?") == ["The Age", "TechCrunch"]
+    assert retriever.named_outlets("In the age of AI, do trams drive themselves?") == []
+    assert retriever.named_outlets("What did The Independent - Sports say?") == ["The Independent - Sports"]
+
+
+def test_each_named_outlet_is_represented(outlet_index):
+    question = "Do The Age and The Independent - Travel both report on night trams?"
+    passages = pipeline.search(outlet_index, question, top_k=2)
+    assert [p.doc_id for p in passages] == ["age-1", "ind-2"]  # the best of each named outlet first
