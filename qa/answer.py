@@ -131,12 +131,6 @@ def _could_be_refusal(draft: str) -> bool:
     return REFUSAL_MARK.startswith(head[: len(REFUSAL_MARK)]) or bool(_REFUSAL_PHRASES.match(draft))
 
 
-def ask(question: str, **kwargs) -> Answer:
-    """`stream_answer` without the streaming."""
-    *_, answer = stream_answer(question, **kwargs)
-    return answer
-
-
 # --- turning the model's draft into a cited answer -------------------------
 
 def is_refusal(draft: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -168,7 +169,7 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     live = not as_json and out.is_terminal
     answer: Answer | None = None
     try:
-        with console.status("retrieving and loading the model…") if live else _nothing():
+        with console.status("retrieving and loading the model…") if live else contextlib.nullcontext():
             events = pipeline.stream_answer(settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
             first = next(events)
         answer = _render_stream(first, events) if live else _last(first, events)
@@ -180,14 +181,6 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     if not live:
         out.print(escape(answer.text))
     _print_sources(answer)
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _last(first, events):
