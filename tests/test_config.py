@@ -42,3 +42,11 @@ def test_overlap_must_be_smaller_than_chunk(monkeypatch):
     monkeypatch.setenv("QA_CHUNK_OVERLAP", "500")
     with pytest.raises(ConfigError, match="chunk_overlap"):
         load_settings()
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from dataclasses import fields
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [f.name for f in fields(Settings) if f"`QA_{f.name.upper()}`" not in readme]
+    assert missing == []
