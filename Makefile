@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# llama-cpp-python compiles llama.cpp on install. A native build uses every instruction set the
+# CPU reports, AMX included, and crashed (SIGSEGV) in a sandbox that reports AMX but does not allow
+# it; so the target is explicit: AVX2, plus AVX-512 where the CPU has it (23% faster prompt reading
+# on a 2-core Xeon: 9.9 s instead of 12.9 s for a 664-token prompt and 32 tokens out).
+AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx512_bf16 /proc/cpuinfo && \
+                  grep -qw avx512_vbmi /proc/cpuinfo && echo ON || echo OFF)
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=$(AVX512) -DGGML_AVX512_VBMI=$(AVX512) -DGGML_AVX512_VNNI=$(AVX512) -DGGML_AVX512_BF16=$(AVX512)
 
 .PHONY: install demo test eval clean
 

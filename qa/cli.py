@@ -236,6 +236,9 @@ def _answer_json(answer) -> dict:
         "citations": [asdict(c) for c in answer.citations],
         "passages": [asdict(p) for p in answer.passages],
         "unsupported": answer.unsupported,
+        "citations_checked": answer.citations_checked,
+        "citations_supported": answer.citations_supported,
+        "margins": answer.margins,
         "timings": answer.timings,
         "model": answer.model,
     }

@@ -65,6 +65,12 @@ class Settings:
     # llama.cpp context window (tokens) and threads (0 = all cores).
     llm_context: int = 4096
     llm_threads: int = 0
+    # A yes/no answer is "Yes" when the model's logit for Yes exceeds that for No by more than
+    # this (local backend; see README: "Multi-hop questions").
+    yes_no_bias: float = 0.0
+    # ... and the refusal mark's logit must beat both Yes and No by this much for a yes/no question
+    # to be refused (the model's first choice would be 0).
+    yes_no_refusal_margin: float = 0.0
     # Longest question accepted, in characters.
     max_question_chars: int = 2000
 

@@ -25,8 +25,8 @@ from qa.types import Passage
 RETRIEVAL_DEPTH = 10
 RETRIEVAL_METRICS = ["hit@4", "hit@10", "recall@10", "mrr@10"]
 EVIDENCE_METRICS = ["evidence_hit@4", "evidence_hit@10", "evidence_mrr@10", "evidence_map@10", "evidence_recall@10"]
-ANSWER_METRICS = ["keyword_accuracy", "token_f1", "semantic_similarity", "refusal_accuracy",
-                  "citation_precision", "citation_coverage"]
+ANSWER_METRICS = ["answer_accuracy", "keyword_accuracy", "token_f1", "semantic_similarity", "refusal_accuracy",
+                  "citation_precision", "citation_coverage", "citation_support"]
 
 
 class GoldError(ValueError):
@@ -92,6 +92,24 @@ def load_gold(path: Path) -> list[GoldItem]:
 def keyword_groups_found(text: str, keywords: list[str]) -> bool:
     """Every keyword group appears as a whole word or phrase; `a|b` accepts either."""
     return all(any(_contains_phrase(text, alt) for alt in group.split("|") if alt.strip()) for group in keywords)
+
+
+_YES_NO = {"yes", "no"}
+
+
+def answer_correct(item: GoldItem, text: str, refused: bool) -> bool:
+    """Strict scoring: a refusal exactly when unanswerable; a yes/no answer by its first word
+    (MultiHop-RAG's convention: "No, but …" is a no); otherwise every keyword group."""
+    if not item.answerable or refused:
+        return refused and not item.answerable
+    gold = item.answer.strip().rstrip(".").lower()
+    if gold in _YES_NO:
+        first = _WORD_RE.match(_plain(text).strip().lstrip(string.punctuation + " "))
+        return bool(first) and first.group().lower() == gold
+    return keyword_groups_found(text, item.keywords or [item.answer])
+
+
+_WORD_RE = re.compile(r"\w+")
 
 
 def _contains_phrase(text: str, phrase: str) -> bool:
@@ -189,6 +207,7 @@ class ItemResult:
     got: str | None = None
     refused: bool | None = None
     correct: bool | None = None
+    keywords_found: bool | None = None
     token_f1: float | None = None
     semantic_similarity: float | None = None
     cited_docs: list[str] = field(default_factory=list)
@@ -196,6 +215,9 @@ class ItemResult:
     citations: int = 0
     sentences_cited: int = 0
     sentences: int = 0
+    citations_checked: int = 0
+    citations_supported: int = 0
+    margins: dict[str, float] = field(default_factory=dict)
     latency_s: float = 0.0
     error: str | None = None
 
@@ -230,18 +252,20 @@ def _score_answer(result: ItemResult, item: GoldItem, answer: Callable[[str], An
         got = answer(item.question)
     except LLMError as error:
         result.error, result.refused, result.correct, result.got = str(error), False, False, ""
+        result.keywords_found = False if item.answerable else None
         return
     result.got, result.refused = got.text, got.refused
     result.latency_s = got.timings.get("total_s", result.latency_s)
     result.cited_docs = [c.doc_id for c in got.citations]
+    result.citations_checked, result.citations_supported = got.citations_checked, got.citations_supported
+    result.margins = got.margins
+    result.correct = answer_correct(item, got.text, got.refused)
     if item.answerable:
-        result.correct = not got.refused and keyword_groups_found(got.text, item.keywords)
+        result.keywords_found = not got.refused and keyword_groups_found(got.text, item.keywords)
         result.token_f1 = 0.0 if got.refused else token_f1(_plain(got.text), item.answer)
         if not got.refused:
             result.citations_good, result.citations, result.sentences_cited, result.sentences = \
                 citation_stats(got, item.sources)
-    else:
-        result.correct = got.refused
 
 
 def _add_semantic_similarity(results: list[ItemResult], embed: Callable[[list[str]], Any]) -> None:
@@ -267,7 +291,8 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
     answered = [r for r in results if r.got is not None]
     if answered:
         answerable = [r for r in answered if r.answerable]
-        summary["keyword_accuracy"] = _mean([float(bool(r.correct)) for r in answerable])
+        summary["answer_accuracy"] = _mean([float(bool(r.correct)) for r in answered])
+        summary["keyword_accuracy"] = _mean([float(bool(r.keywords_found)) for r in answerable])
         summary["token_f1"] = _mean([r.token_f1 or 0.0 for r in answerable])
         summary["semantic_similarity"] = _mean([r.semantic_similarity or 0.0 for r in answerable])
         summary["refusal_accuracy"] = _mean([float(bool(r.refused) != r.answerable) for r in answered])
@@ -275,6 +300,8 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
         sentences = sum(r.sentences for r in answered)
         summary["citation_precision"] = round(sum(r.citations_good for r in answered) / citations, 4) if citations else None
         summary["citation_coverage"] = round(sum(r.sentences_cited for r in answered) / sentences, 4) if sentences else None
+        checked = sum(r.citations_checked for r in answered)
+        summary["citation_support"] = round(sum(r.citations_supported for r in answered) / checked, 4) if checked else None
         refused = [r for r in answered if r.refused]
         summary["refusal_precision"] = _mean([float(not r.answerable) for r in refused])
         unanswerable = [r for r in answered if not r.answerable]
@@ -370,7 +397,7 @@ def markdown(data: dict[str, Any], failures: list[ItemResult] | None = None) -> 
              f"{summary['n']} questions ({summary['answerable']} answerable); model: {data['config']['model'] or 'none (retrieval only)'}; "
              f"index: {data['config']['index']['articles']} articles.", "", "| metric | value |", "|---|---|"]
     lines += [f"| {name} | {fmt(value)} |" for name, value in summary.items() if name not in ("n", "answerable")]
-    metrics = [m for m in ("n", "keyword_accuracy", "refusal_accuracy", "evidence_hit@10", "evidence_recall@10", "hit@10")
+    metrics = [m for m in ("n", "answer_accuracy", "keyword_accuracy", "refusal_accuracy", "evidence_hit@10", "evidence_recall@10", "hit@10")
                if any(m in t for t in types.values())]
     lines += ["", "## By type", "", "| type | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(fmt(t.get(m)) for m in metrics) + " |" for name, t in types.items()]

@@ -11,6 +11,7 @@ Both raise `LLMError` with a one-line message for every expected failure.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import threading
@@ -30,8 +31,12 @@ class LLMError(RuntimeError):
 class LLM(Protocol):
     name: str
 
-    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
-        """Text deltas of the assistant's reply."""
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               prefix: str = "") -> Iterator[str]:
+        """Text deltas of the assistant's reply; with `prefix`, the reply is made to start with it."""
+
+    def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float] | None:
+        """How strongly the reply would open with each of `words`, or None where the backend cannot tell."""
 
 
 def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
@@ -58,17 +63,62 @@ class LocalLLM:
     def close(self) -> None:
         self._llama.close()
 
-    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               prefix: str = "") -> Iterator[str]:
         with self._lock:
             try:
-                chunks = self._llama.create_chat_completion(
-                    messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+                if prefix:
+                    yield prefix
+                # llama-cpp-python reuses the cached state for the prompt's longest common prefix,
+                # so a prompt just scored by `first_word_logits` is not read again.
+                chunks = self._llama.create_completion(
+                    self._prompt_tokens(messages) + self._tokenize(prefix), max_tokens=max_tokens,
+                    temperature=temperature, stream=True)
                 for chunk in chunks:
-                    delta = chunk["choices"][0]["delta"].get("content")
+                    delta = chunk["choices"][0]["text"]
                     if delta:
                         yield delta
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise LLMError(f"local model: {error}") from None
+
+    def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
+        """The model's logit for each word's first token at the start of its reply (one prompt read)."""
+        import numpy as np
+
+        with self._lock:
+            tokens = self._prompt_tokens(messages)
+            llama = self._llama
+            if len(tokens) > llama.n_ctx():
+                raise LLMError(f"local model: the prompt has {len(tokens)} tokens; the context window is {llama.n_ctx()}")
+            cached = 0
+            for old, new in zip(llama.input_ids[: llama.n_tokens], tokens[:-1]):
+                if old != new:
+                    break
+                cached += 1
+            llama.n_tokens = cached
+            llama.eval(tokens[cached:])
+            # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+            return [float(logits[self._tokenize(word)[0]]) for word in words]
+
+    def _tokenize(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
+
+    def _prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The chat rendered with the GGUF's own template, ending where the assistant's reply begins."""
+        rendered = self._formatter(messages=messages)
+        return self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special,
+                                    special=True)
+
+    @functools.cached_property
+    def _formatter(self):
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self._llama
+        text = lambda token: llama._model.token_get_text(token) if token != -1 else ""  # noqa: E731
+        return Jinja2ChatFormatter(template=llama.metadata["tokenizer.chat_template"],
+                                   eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos()),
+                                   stop_token_ids=[llama.token_eos()])
 
 
 class OpenAILLM:
@@ -89,7 +139,13 @@ class OpenAILLM:
                                      timeout=settings.llm_timeout, max_retries=settings.llm_retries)
         self.timeout = settings.llm_timeout
 
-    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float) -> Iterator[str]:
+    def first_word_logits(self, messages: list[Message], words: list[str]) -> None:
+        return None  # chat APIs do not expose the next-token distribution for a prompt
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               prefix: str = "") -> Iterator[str]:
+        if prefix:
+            raise ValueError("an OpenAI-compatible server cannot be made to start its reply with a prefix")
         import httpx2  # the openai client's transport; its errors can surface mid-stream
 
         openai = self._openai

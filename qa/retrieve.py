@@ -12,6 +12,7 @@ from qa.config import Settings
 from qa.embed import Embedder
 from qa.index import Index
 from qa.lexical import BM25Index
+from qa.question import named_outlets
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
@@ -63,23 +64,7 @@ class Retriever:
         return by_outlet
 
     def named_outlets(self, question: str) -> list[str]:
-        """Outlets of the corpus that the question names, in the order it names them.
-
-        Names match case-sensitively on word boundaries, so the outlet "The Age" matches
-        "reported by The Age" but not "the age of"; a name that is part of a longer named
-        outlet ("The Independent" in "The Independent - Sports") does not count separately.
-        """
-        found: list[tuple[int, int, str]] = []
-        for name in self.outlets:
-            match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question)
-            if match:
-                found.append((match.start(), match.end(), name))
-        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
-        kept: list[tuple[int, int, str]] = []
-        for start, end, name in found:
-            if not any(start >= s and end <= e for s, e, _ in kept):
-                kept.append((start, end, name))
-        return [name for _, _, name in kept]
+        return named_outlets(question, list(self.outlets))
 
     def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool) -> list[Passage]:
         """Vector and BM25 candidates fused by reciprocal rank, best first."""

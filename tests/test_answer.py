@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import (REFUSAL, QuestionError, build_messages, check_question, cited_numbers, finish,
-                       is_refusal, split_sentences)
+                       in_date_order, is_refusal, split_sentences, yes_or_no)
+from qa.question import analyse
 from qa.config import Settings
 from qa.types import Passage
 
@@ -39,6 +40,16 @@ def test_uncited_sentences_get_attributed_or_flagged(embedder):
     assert "[2]" in answer.text
     assert [c.n for c in answer.citations] == [2]
     assert answer.unsupported == ["The president enjoys playing golf on weekends."]
+
+
+def test_citations_that_do_not_support_their_sentence_are_dropped(embedder):
+    answer = finish("q", "The Vienna talks between Sullivan and Wang Yi lasted eight hours [1][2]. "
+                         "The president enjoys playing golf on weekends [1]. Yes [2].", _passages(), embedder)
+    assert "talks between Sullivan and Wang Yi lasted eight hours [2]." in answer.text  # [1] is about the balloon
+    assert answer.unsupported == ["The president enjoys playing golf on weekends."]
+    assert "golf on weekends." in answer.text and "weekends [1]" not in answer.text
+    assert (answer.citations_checked, answer.citations_supported) == (3, 1)  # "Yes [2]." is too short to check
+    assert [c.n for c in answer.citations] == [2]
 
 
 def test_short_bare_answers_are_attributed_by_their_words(embedder):
@@ -79,3 +90,42 @@ def test_prompt_comes_from_files_and_numbers_passages():
     user = messages[1]["content"]
     assert "[1] (Trip postponed — Wire)" in user and "[2] (Trip postponed)" in user
     assert user.rstrip().endswith("Question: Why?")
+
+
+def test_question_shape_adds_guidance_and_dates_order_passages():
+    first, second = _passages()
+    second.published_at, first.published_at = "2023-02-01", "2023-02-05"
+    assert [p.chunk_id for p in in_date_order([first, second])] == ["c2", "c1"]
+    user = build_messages("Did the talks happen before the balloon was shot down?", [second, first],
+                          analyse("Did the talks happen before the balloon was shot down?", []))[1]["content"]
+    assert 'begin your answer with "Yes" or "No"' in user and "earliest first" in user
+
+
+class _ScoringLLM:
+    """Stands in for a backend that can score the first word of its reply."""
+
+    name = "scoring"
+
+    def __init__(self, logits):
+        self.logits = logits
+
+    def first_word_logits(self, messages, words):
+        assert words == ["Yes", "No", "NOT"]
+        return self.logits
+
+
+@pytest.mark.parametrize("logits,bias,refusal,expected", [
+    ([5.0, 3.0, 0.0], 0.0, 0.0, "Yes"),
+    ([5.0, 3.0, 0.0], 2.5, 0.0, "No"),   # the bias calibrates a model that leans to yes
+    ([1.0, 2.0, 4.0], 0.0, 0.0, ""),     # the model's first choice is the refusal mark
+    ([1.0, 2.0, 4.0], 0.0, 3.0, "No"),   # ... but not by enough to refuse
+])
+def test_yes_or_no_reads_the_first_word_logits(logits, bias, refusal, expected):
+    settings = Settings(yes_no_bias=bias, yes_no_refusal_margin=refusal)
+    verdict, margins = yes_or_no([], _ScoringLLM(logits), settings)
+    assert verdict == expected
+    assert margins == {"yes_no": logits[0] - logits[1], "refusal": logits[2] - max(logits[:2])}
+
+
+def test_a_backend_that_cannot_score_words_decides_itself():
+    assert yes_or_no([], _ScoringLLM(None), Settings()) == ("", {})

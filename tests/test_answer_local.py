@@ -24,6 +24,22 @@ def test_balloon_question_is_answered_with_a_balloon_citation(default_index):
     assert answer.timings["first_token_s"] <= answer.timings["total_s"]
 
 
+@pytest.mark.parametrize("question", [
+    "Did the Pentagon shoot down the Chinese balloon?",
+    "Was Blinken's trip to Beijing postponed after the balloon crossed the United States?",
+])
+def test_yes_no_questions_open_with_the_scored_verdict(default_index, question):
+    answer = pipeline.ask(default_index, question)
+    assert answer.margins  # the local backend scores "Yes" against "No"
+    verdict = "Yes" if answer.margins["yes_no"] > default_index.yes_no_bias else "No"
+    assert answer.text.startswith(verdict) and answer.citations
+
+
+def test_a_source_the_corpus_lacks_is_refused_by_name(default_index):
+    answer = pipeline.ask(default_index, "What did a Bloomberg article say about the balloon?")
+    assert answer.refused and "Bloomberg" in answer.text and answer.citations == []
+
+
 def test_out_of_corpus_question_is_refused_without_citations(default_index):
     answer = pipeline.ask(default_index, "Who won the 2024 US presidential election?")
     assert answer.refused and answer.citations == []

@@ -3,8 +3,9 @@ the minimums below. Slow (every question is answered); `make test` runs it.
 
 Minimums sit below what was measured so noise does not fail CI but a real regression does.
 Measured with `qa eval --gold eval/gold.jsonl --corpus corpus` (qwen2.5-coder-1.5b-instruct,
-58 questions, 2026-11-23, `make eval`): keyword_accuracy 0.500, refusal_accuracy 0.741,
-citation_precision 0.818, citation_coverage 0.846, hit@10 1.000, evidence_recall@10 0.970.
+58 questions, 2026-11-23, `make eval`, eval/reports/gold.md): answer_accuracy 0.569,
+keyword_accuracy 0.565, refusal_accuracy 0.793, citation_precision 0.824, citation_coverage 0.818,
+citation_support 1.000, hit@10 1.000, evidence_recall@10 0.970.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from qa.cli import main
 pytestmark = pytest.mark.slow
 
 MINIMUMS = {
-    "keyword_accuracy": 0.40,
+    "answer_accuracy": 0.45,
+    "keyword_accuracy": 0.45,
     "refusal_accuracy": 0.60,
     "citation_precision": 0.70,
-    "citation_coverage": 0.75,
+    "citation_coverage": 0.72,
+    "citation_support": 0.85,
     "hit@10": 0.95,
     "evidence_recall@10": 0.90,
 }

@@ -8,7 +8,7 @@ import pytest
 
 from qa.answer import Answer, Citation
 from qa.config import Settings
-from qa.evaluate import (GoldError, GoldItem, compare, evaluate, evidence_scores, gate, keyword_groups_found,
+from qa.evaluate import (GoldError, GoldItem, answer_correct, compare, evaluate, evidence_scores, gate, keyword_groups_found,
                          load_gold, report, retrieval_scores, stratified_sample, summarize, token_f1)
 from qa.types import Passage
 
@@ -30,6 +30,22 @@ def _passage(doc_id: str, text: str, also_in=()) -> Passage:
 ])
 def test_keywords_match_whole_words_and_alternatives(text, keywords, expected):
     assert keyword_groups_found(text, keywords) is expected
+
+
+@pytest.mark.parametrize("gold,text,refused,expected", [
+    ("Yes", "Yes, both report it [1].", False, True),
+    ("no", "No. The Verge says otherwise [2].", False, True),
+    ("no", "Yes, but not in November [1].", False, False),  # a "no" later in the text does not count
+    ("Yes", "The articles do not say.", True, False),
+    ("Sam Bankman-Fried", "It is Sam Bankman-Fried [1].", False, True),
+    ("Sam Bankman-Fried", "It is Bankman [1].", False, False),
+    ("Insufficient information.", "The articles do not say.", True, True),
+    ("Insufficient information.", "Yes [1].", False, False),
+])
+def test_answer_accuracy_is_strict(gold, text, refused, expected):
+    answerable = gold != "Insufficient information."
+    item = GoldItem("q", "?", gold, [], [gold] if answerable else [], answerable)
+    assert answer_correct(item, text, refused) is expected
 
 
 def test_token_f1_is_squad_normalised():
@@ -83,6 +99,7 @@ def test_answer_metrics_for_perfect_wrong_refused_and_bad_citations():
                        embed=None)
     summary = summarize(results)
     assert summary["keyword_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["answer_accuracy"] == pytest.approx(2 / 4, abs=1e-4)  # perfect + the right refusal
     assert summary["refusal_accuracy"] == pytest.approx(3 / 4, abs=1e-4)
     assert summary["citation_precision"] == pytest.approx(1 / 2, abs=1e-4)  # [1] → d1 is a source, [2] → d9 is not
     assert summary["citation_coverage"] == pytest.approx(2 / 3, abs=1e-4)  # "He flew in." carries no citation

@@ -1,0 +1,57 @@
+"""Question analysis: shape, named outlets, sources the corpus does not have, dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from qa.question import FACT, YES_NO, analyse, named_outlets, source_mentions
+
+OUTLETS = ["The Verge", "TechCrunch", "The Age", "The Independent - Sports", "The Independent - Life and Style", "BBC News - Technology", "The Guardian"]
+
+
+@pytest.mark.parametrize("question,shape", [
+    ("Does The Verge say the launch slipped?", YES_NO),
+    ("Was the summit cancelled before the talks in Vienna?", YES_NO),
+    ("Between the TechCrunch report on May 2, 2023 and the one on May 9, 2023, did the price change?", YES_NO),
+    ("After The Age reported the result, was there a recount?", YES_NO),
+    ("Which company, reported by TechCrunch, is also said to have lost the case?", FACT),
+    ("Who led the delegation?", FACT),
+    ("Considering the Verge article, what is the name of the phone?", FACT),
+])
+def test_shape(question, shape):
+    assert analyse(question, OUTLETS).shape == shape
+
+
+def test_named_outlets_are_case_sensitive_and_prefer_the_longest_name():
+    assert named_outlets("As reported by The Age and TechCrunch", OUTLETS) == ["The Age", "TechCrunch"]
+    assert named_outlets("at the age of ten", OUTLETS) == []
+    assert named_outlets("did The Independent - Sports say", OUTLETS + ["The Independent"]) == [
+        "The Independent - Sports"]
+
+
+@pytest.mark.parametrize("question,unknown", [
+    ("Considering a Bloomberg article and a report by Reuters on the merger, who led it?", ["Bloomberg", "Reuters"]),
+    ("As reported by The Wall Street Journal, how large was the fine?", ["The Wall Street Journal"]),
+    ("According to The Treasury Department, how large was the fine?", []),  # people and agencies, mostly
+    ("What did a Guardian piece and a BBC News article say about the storm?", []),  # both indexed
+    ("Did the 'Moneyline Betting' article from The Verge mention odds?", []),  # a quoted title, not an outlet
+    ("What did the TechCrunch report on Google's plans say?", []),
+    ("Which club, covered in The Age's report, won?", []),
+    ("What happened in the report from November 3, 2023?", []),
+    ("Who, according to articles from The Guardian and The Washington Post, won?", ["The Washington Post"]),
+    ("What did the State Department say, according to Campbell?", []),
+    ("Which pair, according to The Verge and The Independent - Life and Style, split?", []),
+    ("Which firm, reviewed by TechCrunch for its model, was fined?", []),
+])
+def test_sources_the_corpus_lacks(question, unknown):
+    assert analyse(question, OUTLETS).unknown_outlets == unknown
+
+
+def test_mentions_and_dates():
+    question = "Did the report by Reuters published on October 5, 2023 come before the one from September 30, 2023?"
+    assert source_mentions(question) == ["Reuters"]
+    analysis = analyse(question, OUTLETS)
+    assert analysis.temporal and analysis.dates == [date(2023, 10, 5), date(2023, 9, 30)]
+    assert not analyse("Who won the final?", OUTLETS).temporal
