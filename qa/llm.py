@@ -90,11 +90,8 @@ class LocalLLM:
             llama = self._llama
             if len(tokens) > llama.n_ctx():
                 raise LLMError(f"local model: the prompt has {len(tokens)} tokens; the context window is {llama.n_ctx()}")
-            cached = 0
-            for old, new in zip(llama.input_ids[: llama.n_tokens], tokens[:-1]):
-                if old != new:
-                    break
-                cached += 1
+            # Keep the state of the longest prefix already read (at least one token is evaluated).
+            cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], tokens[:-1])
             llama.n_tokens = cached
             llama.eval(tokens[cached:])
             # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
