@@ -12,7 +12,7 @@ AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=$(AVX512) -DGGML_AVX512_VBMI=$(AVX512) -DGGML_AVX512_VNNI=$(AVX512) -DGGML_AVX512_BF16=$(AVX512)
 
-.PHONY: install demo test eval clean
+.PHONY: install browser demo test eval clean
 
 install: $(STAMP)
 
@@ -28,7 +28,18 @@ demo: install
 	$(BIN)/qa ingest --if-missing corpus
 	$(BIN)/python app.py
 
-test: install
+# The UI's browser test drives Debian's chromium (Playwright never downloads a browser here).
+# Installing it needs root or passwordless sudo; without either the browser test says why it skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then echo "installing chromium (apt-get) for the browser test"; \
+	    $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	    echo "could not install chromium; the browser test will be skipped"; \
+	  else echo "chromium missing and no root/sudo to install it; the browser test will be skipped"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 # The default-corpus gold set with the local model; reports land in eval/reports/.

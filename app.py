@@ -1,12 +1,19 @@
-"""newsqa chat UI (minimal): streams cited answers and lists the sources under each one.
+"""newsqa chat UI: streamed cited answers, a source viewer, scope, export, and the corpus.
 
-Run `make demo`, or `python app.py [--host H] [--port P]`. Binds to 127.0.0.1 unless told otherwise.
+Run `make demo`, or `python app.py [--host H] [--port P] [--auth user:password]`. Binds to
+127.0.0.1 unless told otherwise. Answering goes through `qa.pipeline` like the CLI; this file only
+wires it to Gradio and renders HTML, escaping every piece of article or model text it shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import ipaddress
+import re
+import sys
+import tempfile
+from pathlib import Path
 from typing import Iterator
 
 import qa  # noqa: F401  (goes offline before gradio loads)
@@ -14,53 +21,401 @@ import gradio as gr
 
 from qa import pipeline
 from qa.answer import Answer, QuestionError
-from qa.config import load_settings
+from qa.config import ConfigError, Settings, load_settings
+from qa.conversation import Turn, to_markdown
+from qa.corpus import store_upload
 from qa.index import IndexProblem
 from qa.llm import LLMError
 
-SETTINGS = load_settings()
+FAILURES = (QuestionError, LLMError, IndexProblem)
+REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
+_MARKER = re.compile(r"\[(\d+)\]")
+# Characters Markdown would act on (besides <, > and &, which become entities): shown literally.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
+
+CSS = """
+.cite { display: inline-block; min-width: 1.4em; padding: 0 .35em; margin: 0 .1em; border-radius: .7em;
+        background: var(--color-accent-soft); color: var(--color-accent); font-size: .8em; font-weight: 600;
+        text-align: center; text-decoration: none; cursor: pointer; }
+.sources { margin-top: .6em; font-size: .85em; }
+.sources a { display: block; text-decoration: none; color: var(--body-text-color); cursor: pointer; }
+.sources a:hover { text-decoration: underline; }
+.rewritten, .muted { color: var(--body-text-color-subdued); font-size: .85em; margin-bottom: .3em; }
+.refusal { border-left: 3px solid var(--color-yellow-500, #eab308); padding-left: .6em; font-style: italic; }
+.refusal .hint { font-style: normal; font-size: .85em; color: var(--body-text-color-subdued); }
+.unsupported { font-size: .8em; color: var(--color-red-500, #ef4444); margin-top: .4em; }
+.source-card { display: none; }
+.source-card.shown { display: block; }
+.source-card header { font-weight: 600; }
+.source-card .meta { font-size: .85em; color: var(--body-text-color-subdued); margin: .2em 0 .6em; }
+.source-card .passage { white-space: pre-wrap; line-height: 1.5; }
+.source-card mark { background: #fde68a; color: #111; padding: 0 .1em; }
+"""
+# Clicking a citation chip or a source link shows that source's card; nothing reaches the server.
+HEAD = """<script>
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a[href^="#src-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const id = link.getAttribute('href').slice(1);
+  document.querySelectorAll('.source-card').forEach((card) => card.classList.toggle('shown', card.id === id));
+  const card = document.getElementById(id);
+  if (card) card.scrollIntoView({block: 'nearest'});
+}, true);
+</script>"""
 
 
-def render_sources(answer: Answer) -> str:
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def literal(text: str) -> str:
+    """Model or article text for the chat, where neither Markdown nor the browser will interpret it."""
+    return html.escape(_MARKDOWN.sub(r"\\\1", str(text)), quote=False)
+
+
+# --- rendering ---------------------------------------------------------------
+
+def source_id(turn_number: int, n: int) -> str:
+    return f"src-{turn_number}-{n}"
+
+
+def render_answer(turn: Turn, number: int) -> str:
+    answer = turn.answer
+    parts = []
+    if turn.standalone != turn.question:
+        parts.append(f'<div class="rewritten">Searched for: {literal(turn.standalone)}</div>')
     if answer.refused:
-        return ""
-    lines = ["", "**Sources**", ""]
-    for c in answer.citations:
-        meta = " · ".join(part for part in (c.source, c.published_at[:10]) if part)
-        lines.append(f"[{c.n}] **{html.escape(c.title)}** — `{html.escape(c.doc_id)}`"
-                     + (f" ({html.escape(meta)})" if meta else "")
-                     + f"  \n> {html.escape(c.quote)}")
-    return "\n".join(lines)
+        hint = "" if "Try rephrasing" in answer.text else f'<div class="hint">{REFUSAL_HINT}</div>'
+        parts.append(f'<div class="refusal">{literal(answer.text)}{hint}</div>')
+        return "\n".join(parts)
+    cited = {c.n for c in answer.citations}
+    body = literal(answer.text).replace(r"\[", "[").replace(r"\]", "]")
+    body = _MARKER.sub(lambda m: _chip(number, int(m[1])) if int(m[1]) in cited else "", body)
+    parts.append(f'<div class="answer">{body}</div>')
+    if answer.unsupported:
+        parts.append('<div class="unsupported">Not backed by any passage: '
+                     + " · ".join(literal(s) for s in answer.unsupported) + "</div>")
+    if answer.citations:
+        links = "".join(f'<a href="#{source_id(number, c.n)}">[{c.n}] {literal(c.title)}'
+                        f'{literal(_meta(c.source, c.published_at))} · relevance {c.similarity:.2f}</a>'
+                        for c in answer.citations)
+        parts.append(f'<div class="sources">{links}</div>')
+    return "\n".join(parts)
 
 
-def respond(message: str, history: list) -> Iterator[str]:
+def _chip(number: int, n: int) -> str:
+    return f'<a class="cite" href="#{source_id(number, n)}" title="Show source {n}">{n}</a>'
+
+
+def _meta(source: str, published_at: str) -> str:
+    parts = [part for part in (source, published_at[:10]) if part]
+    return f" — {', '.join(parts)}" if parts else ""
+
+
+def render_sources(turns: list[Turn]) -> str:
+    """A card per cited source of the whole conversation; the latest answer's first one is shown."""
+    cards = []
+    for number, turn in enumerate(turns, start=1):
+        for c in turn.answer.citations:
+            shown = number == len(turns) and c is turn.answer.citations[0]
+            start = max(0, min(len(c.text), c.quote_start - c.start))
+            end = max(start, min(len(c.text), c.quote_end - c.start))
+            cards.append(
+                f'<article class="source-card{" shown" if shown else ""}" id="{source_id(number, c.n)}">'
+                f"<header>[{c.n}] {esc(c.title)}</header>"
+                f'<div class="meta">{_card_meta(c, number)}</div>'
+                f'<div class="passage">{esc(c.text[:start])}<mark>{esc(c.text[start:end])}</mark>'
+                f"{esc(c.text[end:])}</div></article>")
+    if not cards:
+        return '<p class="muted">Sources appear here. Click a citation such as <b>1</b> to see its passage.</p>'
+    return "\n".join(cards)
+
+
+def _card_meta(c, number: int) -> str:
+    parts = [esc(part) for part in (c.source, c.published_at[:10]) if part]
+    parts += [f"relevance {c.similarity:.2f}", f"<code>{esc(c.doc_id)}</code>, characters {c.start}–{c.end}",
+              f"question {number}"]
+    return " · ".join(parts)
+
+
+def chat_messages(turns: list[Turn]) -> list[dict]:
+    messages = []
+    for number, turn in enumerate(turns, start=1):
+        messages += [{"role": "user", "content": literal(turn.question)},
+                     {"role": "assistant", "content": render_answer(turn, number)}]
+    return messages
+
+
+def load_turns(data: list | None) -> list[Turn]:
+    turns = []
+    for item in data or []:
+        try:
+            turns.append(Turn.from_dict(item))
+        except (KeyError, TypeError):
+            continue  # saved by an older version: dropped rather than failing the page
+    return turns
+
+
+# --- chat ----------------------------------------------------------------------
+
+def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: bool,
+            temperature: float) -> Iterator[tuple]:
+    """Stream one answer: (chat, saved conversation, sources panel, input box)."""
+    turns = load_turns(saved)
+    question = message.strip()
+    if not question:
+        yield chat_messages(turns), gr.skip(), gr.skip(), ""
+        return
+    chat = chat_messages(turns) + [{"role": "user", "content": literal(question)},
+                                   {"role": "assistant", "content": '<span class="muted">Searching…</span>'}]
+    yield chat, gr.skip(), gr.skip(), ""
     try:
+        standalone = pipeline.standalone_question(SETTINGS, question, turns)
+        header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
+        outlets, doc_ids = split_scope(scope)
+        events = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
+                                        top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature))
         draft = ""
-        for item in pipeline.stream_answer(SETTINGS, message):
+        for item in events:
             if isinstance(item, Answer):
-                yield html.escape(item.text) + "\n" + render_sources(item)
-            else:
-                draft += item
-                yield html.escape(draft)
-    except (QuestionError, LLMError, IndexProblem) as error:
-        yield f"⚠️ {html.escape(str(error))}"
+                turns.append(Turn(question, standalone, item))
+                break
+            draft += item
+            chat[-1] = {"role": "assistant", "content": header + literal(draft)}
+            yield chat, gr.skip(), gr.skip(), ""
+    except FAILURES as error:
+        chat[-1] = {"role": "assistant", "content": f'<div class="unsupported">⚠️ {literal(error)}</div>'}
+        yield chat, gr.skip(), gr.skip(), ""
+        return
+    yield chat_messages(turns), [turn.to_dict() for turn in turns], render_sources(turns), ""
 
+
+def split_scope(scope: list[str] | None) -> tuple[list[str], list[str]]:
+    scope = scope or []
+    return ([s.removeprefix("outlet:") for s in scope if s.startswith("outlet:")],
+            [s.removeprefix("doc:") for s in scope if s.startswith("doc:")])
+
+
+def scope_choices() -> list[tuple[str, str]]:
+    articles = pipeline.articles(SETTINGS)
+    outlets = sorted({a["source"] for a in articles if a["source"]})
+    return ([(f"Outlet: {name}", f"outlet:{name}") for name in outlets]
+            + [(f"Article: {a['title'] or a['doc_id']}", f"doc:{a['doc_id']}") for a in articles])
+
+
+def example_questions() -> list[str]:
+    """A question per recent article of the loaded corpus (any corpus: no fixed list)."""
+    recent = sorted(pipeline.articles(SETTINGS), key=lambda a: a["published_at"], reverse=True)[:3]
+    return [f"What does the {a['source']} article “{a['title']}” report?" if a["source"]
+            else f"What does “{a['title']}” report?" for a in recent if a["title"]]
+
+
+def export(saved: list) -> str | None:
+    turns = load_turns(saved)
+    if not turns:
+        gr.Warning("Nothing to export yet: ask a question first.")
+        return None
+    path = Path(tempfile.mkdtemp(prefix="newsqa-")) / "newsqa-conversation.md"
+    path.write_text(to_markdown(turns), encoding="utf-8")
+    return str(path)
+
+
+def ask_api(question: str, doc_ids: list[str] | None = None) -> dict:
+    """One question, answered in full: the `Answer` as JSON (answer, refused, citations, …)."""
+    try:
+        return pipeline.ask(SETTINGS, question, doc_ids=doc_ids or None).to_dict()
+    except FAILURES as error:
+        raise gr.Error(str(error)) from None
+
+
+# --- corpus ----------------------------------------------------------------------
+
+def status_markdown() -> str:
+    status = pipeline.index_status(SETTINGS)
+    if not status["exists"]:
+        return f"**No index yet** at `{status['index_dir']}`. Upload articles below to start."
+    return (f"**{status['articles']:,} articles**, {status['chunks']:,} chunks in `{status['index_dir']}`  \n"
+            f"Embedding: `{status['embedding']['model']}` · LLM: `{MODEL_NAME}`")
+
+
+def article_rows() -> list[list]:
+    return [[a["doc_id"], a["title"], a["source"], a["published_at"][:10], a["chunks"]]
+            for a in pipeline.articles(SETTINGS)]
+
+
+def corpus_views(log: str) -> tuple:
+    doc_choices = [(f"{a['title'] or a['doc_id']} ({a['doc_id']})", a["doc_id"]) for a in pipeline.articles(SETTINGS)]
+    return (status_markdown(), article_rows(), gr.update(choices=scope_choices()),
+            gr.update(choices=doc_choices, value=[]), log)
+
+
+def ingest_uploads(files: list[str] | None, progress=gr.Progress()) -> tuple:
+    if not files:
+        return corpus_views("Choose one or more files first.")
+    stored, notes = [], []
+    for file in files:
+        path, problem = store_upload(Path(file), Path(file).name, SETTINGS.upload_dir,
+                                     max_bytes=SETTINGS.max_upload_mb * 1_000_000)
+        if problem:
+            notes.append(f"⚠️ {problem}")
+        else:
+            stored.append(path)
+    if stored:
+        total = {"n": 0}
+
+        def on_start(n: int) -> None:
+            total["n"] = n
+            progress((0, n), desc="Embedding articles", unit="articles")
+
+        try:
+            result = pipeline.ingest(SETTINGS, stored, on_start=on_start,
+                                     on_progress=lambda done: progress((done, total["n"]), unit="articles"))
+        except IndexProblem as error:
+            return corpus_views(f"⚠️ {error}")
+        report = result.report
+        notes.insert(0, f"Added {len(report.added)}, updated {len(report.updated)}, unchanged "
+                        f"{len(report.unchanged)} article(s); {report.chunks_written} chunks written.")
+        notes += [f"⚠️ {problem}" for problem in result.corpus.problems]
+    return corpus_views("  \n".join(notes))
+
+
+def remove_articles(doc_ids: list[str]) -> tuple:
+    if not doc_ids:
+        return corpus_views("Choose articles to remove first.")
+    try:
+        pipeline.remove(SETTINGS, doc_ids)
+    except IndexProblem as error:
+        return corpus_views(f"⚠️ {error}")
+    return corpus_views(f"Removed {len(doc_ids)} article(s).")
+
+
+# --- layout ------------------------------------------------------------------------
 
 def build() -> gr.Blocks:
     with gr.Blocks(title="newsqa") as demo:
-        gr.Markdown("# newsqa\nAsk about the articles in the index. Every claim cites its passage.")
-        gr.ChatInterface(respond, examples=["Why was Blinken's trip to China cancelled?"], api_name="chat")
+        saved = gr.BrowserState([], storage_key="newsqa-conversation")
+        gr.Markdown("# newsqa\nAnswers from your news articles. Every claim cites the passage it comes from; "
+                    "when the articles do not say, newsqa says so.")
+        with gr.Tab("Ask"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Conversation", height=520, sanitize_html=True,
+                                      feedback_options=None, elem_id="chat")
+                    question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
+                                          elem_id="question", submit_btn=True, stop_btn=True)
+                    examples = example_questions()
+                    if examples:
+                        gr.Examples(examples, inputs=question, label="Examples")
+                    with gr.Row():
+                        clear = gr.Button("Clear chat", size="sm")
+                        export_button = gr.Button("Export as Markdown", size="sm")
+                    export_file = gr.File(label="Conversation", visible=False)
+                with gr.Column(scale=2):
+                    scope = gr.Dropdown(scope_choices(), multiselect=True, label="Only these outlets or articles",
+                                        info="Empty: the whole index.")
+                    sources = gr.HTML(render_sources([]), label="Source", elem_id="sources")
+                    with gr.Accordion("Settings", open=False):
+                        gr.Textbox(f"{SETTINGS.llm} · {MODEL_NAME}", label="Backend and model", interactive=False,
+                                   info="Set with QA_LLM / QA_LOCAL_MODEL / QA_OPENAI_MODEL and restart.")
+                        top_k = gr.Slider(1, 12, value=SETTINGS.top_k, step=1, label="Passages (top-k)",
+                                          info=f"Default {SETTINGS.top_k} (QA_TOP_K)")
+                        hybrid = gr.Checkbox(SETTINGS.hybrid, label="Hybrid search (BM25 + vectors)",
+                                             info=f"Default {SETTINGS.hybrid} (QA_HYBRID)")
+                        temperature = gr.Slider(0.0, 1.0, value=SETTINGS.temperature, step=0.05, label="Temperature",
+                                                info=f"Default {SETTINGS.temperature} (QA_TEMPERATURE)")
+        with gr.Tab("Corpus"):
+            status = gr.Markdown(status_markdown(), elem_id="index-status")
+            uploads = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".jsonl"],
+                              label=f"Add articles (.txt, .md, .html, .jsonl; up to {SETTINGS.max_upload_mb} MB each)",
+                              elem_id="uploads")
+            ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest")
+            log = gr.Markdown(elem_id="corpus-log")
+            table = gr.Dataframe(article_rows(), headers=["doc_id", "title", "outlet", "date", "chunks"],
+                                 interactive=False, label="Indexed articles", wrap=True, elem_id="articles")
+            with gr.Row():
+                to_remove = gr.Dropdown([], multiselect=True, label="Remove articles", scale=4, elem_id="to-remove")
+                remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
+
+        # One model and one index serve every session, so everything touching them takes turns.
+        chat_inputs = [question, saved, scope, top_k, hybrid, temperature]
+        chat_outputs = [chat, saved, sources, question]
+        asking = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
+                                 concurrency_id="pipeline")
+        question.stop(None, None, None, cancels=[asking])
+        clear.click(lambda: ([], [], render_sources([]), gr.update(visible=False)), None,
+                    [chat, saved, sources, export_file], api_visibility="private")
+        export_button.click(export, saved, export_file, api_visibility="private").then(
+            lambda path: gr.update(visible=path is not None), export_file, export_file, api_visibility="private")
+        corpus_outputs = [status, table, scope, to_remove, log]
+        ingest_button.click(ingest_uploads, uploads, corpus_outputs, api_visibility="private",
+                            concurrency_id="pipeline")
+        remove_button.click(remove_articles, to_remove, corpus_outputs, api_visibility="private",
+                            concurrency_id="pipeline")
+        demo.load(lambda data: (chat_messages(load_turns(data)), render_sources(load_turns(data))), saved,
+                  [chat, sources], api_visibility="private")
+        demo.load(lambda: corpus_views("")[:4], None, corpus_outputs[:4], api_visibility="private")
+        gr.api(ask_api, api_name="ask", concurrency_id="pipeline")
     return demo
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    args = parser.parse_args()
-    pipeline.retriever(SETTINGS)  # load the index and models before the first question
-    pipeline.llm(SETTINGS)
-    build().queue().launch(server_name=args.host, server_port=args.port, share=False)
+    parser.add_argument("--host", help=f"interface to bind (default {SETTINGS.host}; QA_HOST)")
+    parser.add_argument("--port", type=int, help=f"port (default {SETTINGS.port}; QA_PORT)")
+    parser.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (QA_AUTH)")
+    return parser.parse_args(argv)
+
+
+def launch_options(settings: Settings) -> dict:
+    """Gradio launch arguments; warns when the app is reachable from other machines without a login."""
+    auth = None
+    if settings.auth:
+        user, sep, password = settings.auth.partition(":")
+        if not (sep and user and password):
+            raise ConfigError("auth: expected USER:PASSWORD")
+        auth = (user, password)
+    if not _is_loopback(settings.host) and auth is None:
+        print(f"warning: serving on {settings.host} without a login; anyone who can reach this machine can "
+              "read your articles. Add --auth USER:PASSWORD.", file=sys.stderr)
+    return {"server_name": settings.host, "server_port": settings.port, "auth": auth, "share": False,
+            "max_file_size": f"{settings.max_upload_mb}mb", "css": CSS, "head": HEAD}
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _model_name() -> str:
+    try:
+        return pipeline.llm(SETTINGS).name
+    except LLMError as error:
+        print(f"warning: {error}", file=sys.stderr)
+        return f"unavailable ({SETTINGS.llm})"
+
+
+SETTINGS = load_settings()
+MODEL_NAME = ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    global SETTINGS, MODEL_NAME
+    args = parse_args(argv)
+    try:
+        SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth)
+        options = launch_options(SETTINGS)
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+    MODEL_NAME = _model_name()  # load the model and the index before the first question
+    try:
+        pipeline.retriever(SETTINGS)
+    except IndexProblem as error:
+        print(f"warning: {error}", file=sys.stderr)
+    build().queue(default_concurrency_limit=1).launch(**options)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -70,6 +70,8 @@ class Citation:
     quote: str = ""
     quote_start: int = 0
     quote_end: int = 0
+    # The passage's cosine similarity to the question (shown as its relevance).
+    similarity: float = 0.0
 
 
 @dataclass
@@ -88,6 +90,11 @@ class Answer:
     margins: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
+
+    def to_dict(self) -> dict:
+        """Everything about the answer as plain JSON values (CLI `--json`, the UI's API); the text is "answer"."""
+        data = asdict(self)
+        return {"question": data.pop("question"), "answer": data.pop("text"), **data}
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -117,7 +124,7 @@ def build_messages(question: str, passages: list[Passage], analysis: Question | 
 
 
 def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM,
-                  top_k: int | None = None, doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
+                  doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
     """Yield the model's text as it arrives, then the final `Answer` (always the last item)."""
     started = time.perf_counter()
     question = check_question(question, settings)
@@ -128,7 +135,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
         return
-    passages = retriever.search(question, top_k=top_k, doc_ids=doc_ids)
+    passages = retriever.search(question, top_k=settings.top_k, hybrid=settings.hybrid, doc_ids=doc_ids)
     if analysis.temporal:
         passages = in_date_order(passages)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
@@ -241,7 +248,7 @@ def cited_numbers(sentence: str, n_passages: int) -> list[int]:
     return numbers
 
 
-def _strip_markers(sentence: str) -> str:
+def strip_markers(sentence: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKERS.sub(" ", sentence).split()))
 
 
@@ -251,7 +258,7 @@ def finish(question: str, draft: str, passages: list[Passage], embedder: Embedde
     if is_refusal(draft):
         return Answer(question, REFUSAL, refused=True, passages=passages)
     sentences = split_sentences(draft)
-    claims = [_strip_markers(s) for s in sentences]
+    claims = [strip_markers(s) for s in sentences]
     cosine, share = _support(claims, passages, embedder)
 
     out_sentences: list[str] = []
@@ -327,7 +334,7 @@ def _citation(n: int, passage: Passage, claim: str) -> Citation:
     quote, start, end = _supporting_sentence(passage, claim)
     return Citation(n=n, doc_id=passage.doc_id, title=passage.title, text=passage.text, start=passage.start,
                     end=passage.end, source=passage.source, published_at=passage.published_at,
-                    quote=quote, quote_start=start, quote_end=end)
+                    quote=quote, quote_start=start, quote_end=end, similarity=round(passage.similarity, 3))
 
 
 def _supporting_sentence(passage: Passage, claim: str) -> tuple[str, int, int]:

@@ -176,7 +176,7 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     except _expected_failures() as error:
         raise QAError(str(error)) from None
     if as_json:
-        out.print_json(json.dumps(_answer_json(answer), ensure_ascii=False))
+        out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
     if not live:
         out.print(escape(answer.text))
@@ -226,22 +226,6 @@ def _print_sources(answer) -> None:
     t = answer.timings
     console.print(f"[dim]{answer.model} · retrieve {t.get('retrieve_s', 0):.2f}s · first token "
                   f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
-
-
-def _answer_json(answer) -> dict:
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "citations": [asdict(c) for c in answer.citations],
-        "passages": [asdict(p) for p in answer.passages],
-        "unsupported": answer.unsupported,
-        "citations_checked": answer.citations_checked,
-        "citations_supported": answer.citations_supported,
-        "margins": answer.margins,
-        "timings": answer.timings,
-        "model": answer.model,
-    }
 
 
 @main.command("eval")

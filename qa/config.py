@@ -74,6 +74,14 @@ class Settings:
     # Longest question accepted, in characters.
     max_question_chars: int = 2000
 
+    # Chat UI (app.py): interface and port to bind, and "user:password" to require a login.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""
+    # Where files uploaded in the UI are stored before they are ingested, and the largest accepted.
+    upload_dir: Path = Path(".qa/uploads")
+    max_upload_mb: int = 20
+
     @property
     def manifest_path(self) -> Path:
         return self.index_dir / "manifest.json"
@@ -142,4 +150,11 @@ def load_settings(**overrides: Any) -> Settings:
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, env var, current value) for every setting, for `qa config`."""
-    return [(f.name, f"QA_{f.name.upper()}", str(getattr(settings, f.name))) for f in fields(settings)]
+    return [(f.name, f"QA_{f.name.upper()}", _shown(f.name, getattr(settings, f.name))) for f in fields(settings)]
+
+
+def _shown(name: str, value: Any) -> str:
+    # A login's password is never printed.
+    if name == "auth" and value:
+        return f"{str(value).split(':', 1)[0]}:***"
+    return str(value)

@@ -320,3 +320,25 @@ def _load_file(path: Path, doc_id: str) -> tuple[list[Article], list[Problem]]:
         return [], [Problem(str(path), f"unsupported file type {suffix or '(none)'}; use .txt, .md, .html or .jsonl")]
     article, problems = load_text_file(path, doc_id)
     return ([article] if article else []), problems
+
+
+def store_upload(source: Path, name: str, folder: Path, *, max_bytes: int) -> tuple[Path | None, Problem | None]:
+    """Copy an uploaded file into `folder` under a safe version of its `name` (no paths, no odd characters).
+
+    The same content uploaded again keeps its first name; a different file with a taken name gets "-2", "-3"….
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name.replace("\\", "/")).name).lstrip("._") or "upload"
+    suffix = Path(safe).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return None, Problem(name, f"not accepted: {suffix or 'no extension'}; upload .txt, .md, .html or .jsonl")
+    size = source.stat().st_size
+    if size > max_bytes:
+        return None, Problem(name, f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit")
+    data = source.read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, target, n = Path(safe).stem, folder / safe, 1
+    while target.exists() and target.read_bytes() != data:
+        n += 1
+        target = folder / f"{stem}-{n}{suffix}"
+    target.write_bytes(data)
+    return target, None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -78,16 +78,52 @@ def llm(settings: Settings):
     return get_llm(settings)
 
 
-def stream_answer(settings: Settings, question: str, *, top_k: int | None = None,
-                  doc_ids: list[str] | None = None):
-    """Text deltas, then the final `Answer`; the model and index load once per process."""
+def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | None = None, **overrides):
+    """Text deltas, then the final `Answer`; the model and index load once per process.
+
+    `overrides` change answer-time settings for this question only (top_k, hybrid, temperature).
+    """
     from qa.answer import check_question, stream_answer as _stream
 
     check_question(question, settings)  # fail fast, before loading anything
-    return _stream(question, settings=settings, retriever=retriever(settings), llm=llm(settings),
-                   top_k=top_k, doc_ids=doc_ids)
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return _stream(question, settings=replace(settings, **given), retriever=retriever(settings),
+                   llm=llm(settings), doc_ids=doc_ids)
 
 
 def ask(settings: Settings, question: str, **kwargs):
     *_, answer = stream_answer(settings, question, **kwargs)
     return answer
+
+
+def standalone_question(settings: Settings, question: str, history: list) -> str:
+    """A follow-up question rewritten to stand alone (unchanged when it already does)."""
+    from qa.conversation import standalone_question as rewrite
+
+    return rewrite(question, history, llm(settings))
+
+
+def articles(settings: Settings) -> list[dict]:
+    """The indexed articles (doc_id, title, source, published_at, chunks), in doc_id order."""
+    from qa.index import Manifest
+
+    manifest = Manifest.read(settings.manifest_path)
+    entries = manifest.articles if manifest else {}
+    return [{"doc_id": doc_id, **{key: entry.get(key, "") for key in ("title", "source", "published_at", "chunks")}}
+            for doc_id, entry in sorted(entries.items())]
+
+
+def scope_doc_ids(settings: Settings, outlets: list[str], doc_ids: list[str]) -> list[str] | None:
+    """doc_ids of the chosen articles plus every article of the chosen outlets; None = no restriction."""
+    if not outlets and not doc_ids:
+        return None
+    chosen = set(doc_ids) | {a["doc_id"] for a in articles(settings) if a["source"] in set(outlets)}
+    return sorted(chosen)
+
+
+def remove(settings: Settings, doc_ids: list[str]) -> None:
+    """Take articles out of the index (chunks, manifest entries, BM25)."""
+    index = Index(settings, embedder(settings))
+    index.remove(doc_ids)
+    index.refresh_bm25()
+    _retrievers.pop(settings, None)

@@ -53,3 +53,58 @@ def corpus_copy(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(CORPUS, folder)
     return folder
+
+
+# Tags in a text file are stripped when it is cleaned, but entities are decoded after that, so
+# these payloads reach the index (and the UI) as live-looking markup: what an article quoting HTML holds.
+HOSTILE_ARTICLE = """&lt;img src=x onerror="alert('title')"&gt; Harbour Lights festival returns to Port Elsworth
+The Harbour Lights festival in Port Elsworth drew 12,400 visitors on its opening night, organisers said on Saturday.
+&lt;script&gt;alert('xss')&lt;/script&gt; The festival's fireworks display was moved to the north pier because strong winds made the old harbour wall unsafe, the organisers said.
+Local traders reported their busiest weekend since 2019. &lt;a href="javascript:alert('link')"&gt;Tickets&lt;/a&gt; ![x](data:text/html;base64,PHNjcmlwdD5hbGVydCgnZGF0YScpPC9zY3JpcHQ+)
+"""
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, embedder):
+    """app.py serving the default corpus plus an article full of HTML payloads (real local model)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from qa import pipeline
+
+    folder = tmp_path_factory.mktemp("app")
+    corpus = folder / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "zz_hostile.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    settings = Settings(index_dir=folder / "index")
+    pipeline.ingest(settings, [corpus])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
+    env.update(QA_INDEX_DIR=str(settings.index_dir), QA_UPLOAD_DIR=str(folder / "uploads"),
+               QA_CONFIG=str(folder / "no-qa.toml"))
+    log_path = folder / "app.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "app did not start in 180 s:\n" + log_path.read_text()
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

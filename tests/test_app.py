@@ -1,67 +1,50 @@
-"""The minimal chat UI: serves a page on 127.0.0.1 and streams cited answers (real local model)."""
+"""The chat UI's server, through gradio_client: cited answers, refusals, parallel clients (real local model)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import ROOT
+BALLOON = "Why was Blinken's trip to China cancelled?"
+FESTIVAL = "Why was the Harbour Lights festival's fireworks display moved?"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _ask(url: str, question: str) -> dict:
+    from gradio_client import Client
+
+    return Client(url, verbose=False).predict(question=question, api_name="/ask")
 
 
-@pytest.fixture(scope="module")
-def app_url(default_index, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("app")
-    port = _free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(default_index.index_dir)}
-    log = (tmp_path / "app.log").open("w")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, (tmp_path / "app.log").read_text()
-            assert time.monotonic() < deadline, "app did not start in 120 s"
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def test_page_is_served_on_loopback(app_url):
+    assert app_url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(app_url) as response:
+        assert "newsqa" in response.read().decode()
 
 
 @pytest.mark.slow
-def test_app_serves_and_answers_with_citations(app_url):
-    from gradio_client import Client
-
-    with urllib.request.urlopen(app_url) as response:
-        assert "newsqa" in response.read().decode()
-    client = Client(app_url, verbose=False)
-    reply = client.predict("Why was Blinken's trip to China cancelled?", api_name="/chat")
-    assert "balloon" in reply.lower()
-    assert re.search(r"\[\d+\]", reply) and "**Sources**" in reply
+def test_answer_cites_passages_it_quotes(app_url):
+    result = _ask(app_url, BALLOON)
+    assert not result["refused"] and result["citations"]
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", result["answer"])}
+    assert numbers == {c["n"] for c in result["citations"]}
+    for citation in result["citations"]:
+        assert citation["quote"] and citation["quote"] in citation["text"]
 
 
-def test_app_refuses_out_of_corpus_questions(app_url):
-    from gradio_client import Client
+@pytest.mark.slow
+def test_refusal_has_no_citations(app_url):
+    result = _ask(app_url, "Who won the 2024 US presidential election?")
+    assert result["refused"] and result["citations"] == []
 
-    reply = Client(app_url, verbose=False).predict("Who won the 2024 US presidential election?", api_name="/chat")
-    assert "do not say" in reply and "Sources" not in reply
+
+@pytest.mark.slow
+def test_parallel_clients_get_their_own_answers(app_url):
+    with ThreadPoolExecutor(2) as pool:
+        balloon, festival = pool.map(lambda q: _ask(app_url, q), [BALLOON, FESTIVAL])
+    assert balloon["question"] == BALLOON and festival["question"] == FESTIVAL
+    assert balloon["citations"] and festival["citations"]
+    assert {c["doc_id"] for c in festival["citations"]} == {"zz_hostile.txt"}
+    assert "zz_hostile.txt" not in {c["doc_id"] for c in balloon["citations"]}

@@ -1,0 +1,80 @@
+"""The UI's rendering and launch options, without a server: escaping, chips, refusals, binding."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import app
+from qa.answer import Answer, Citation
+from qa.config import ConfigError, load_settings
+from qa.conversation import Turn
+
+PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)> [evil](javascript:alert(3))"
+
+
+def _answer_turn(text: str, passage: str = "A passage. The cited sentence is here. More after.") -> Turn:
+    quote = "The cited sentence is here."
+    offset = 50 + passage.index(quote) if quote in passage else 50
+    citation = Citation(n=2, doc_id="doc<1>.txt", title=f"Title {PAYLOAD}", text=passage, start=50,
+                        end=50 + len(passage), source="Outlet", published_at="2023-05-01T10:00:00", quote=quote,
+                        quote_start=offset, quote_end=offset + len(quote), similarity=0.612)
+    return Turn("q?", "q?", Answer("q?", text, refused=False, citations=[citation]))
+
+
+def test_only_verified_citations_become_chips():
+    html = app.render_answer(_answer_turn("First claim [2]. Second claim [5]."), 3)
+    assert re.findall(r'class="cite" href="#src-3-(\d+)"', html) == ["2"]
+    assert "[5]" not in html and "relevance 0.61" in html and 'href="#src-3-2"' in html
+
+
+def test_model_and_article_text_is_never_markup():
+    html = app.render_answer(_answer_turn(f"Claim {PAYLOAD} [2]."), 1)
+    sources = app.render_sources([_answer_turn("x [2].", passage=f"Before {PAYLOAD}. The cited sentence is here.")])
+    for rendered in (html, sources):
+        assert "<script" not in rendered and "<img" not in rendered and "&lt;script&gt;" in rendered
+    assert "](javascript" not in html  # the chat renders Markdown; the source panel does not
+
+
+def test_source_card_highlights_the_quote():
+    cards = app.render_sources([_answer_turn("x [2].")])
+    assert '<mark>The cited sentence is here.</mark>' in cards
+    assert 'id="src-1-2"' in cards and "source-card shown" in cards
+
+
+def test_refusal_has_no_chips_and_its_own_look():
+    turn = Turn("Who won?", "Who won?", Answer("Who won?", "The articles do not say. No indexed article is from X.", True))
+    html = app.render_answer(turn, 1)
+    assert 'class="refusal"' in html and "cite" not in html and "Corpus tab" in html
+
+
+def test_rewritten_question_is_shown():
+    turn = _answer_turn("Claim [2].")
+    turn.standalone = "When is Blinken expected to go?"
+    assert "Searched for: When is Blinken expected to go?" in app.render_answer(turn, 1)
+
+
+def test_saved_conversation_round_trips_and_tolerates_junk():
+    turn = _answer_turn("Claim [2].")
+    restored = app.load_turns([turn.to_dict(), {"nonsense": 1}])
+    assert len(restored) == 1 and restored[0].answer.citations == turn.answer.citations
+
+
+def test_binds_to_loopback_by_default_and_warns_when_exposed(capsys):
+    options = app.launch_options(load_settings())
+    assert options["server_name"] == "127.0.0.1" and options["share"] is False and options["auth"] is None
+    assert capsys.readouterr().err == ""
+    app.launch_options(load_settings(host="0.0.0.0"))
+    assert "without a login" in capsys.readouterr().err
+    options = app.launch_options(load_settings(host="0.0.0.0", auth="ana:s3cret"))
+    assert options["auth"] == ("ana", "s3cret") and capsys.readouterr().err == ""
+    with pytest.raises(ConfigError):
+        app.launch_options(load_settings(auth="no-colon"))
+
+
+def test_password_is_not_printed_by_qa_config():
+    from qa.config import describe
+
+    shown = dict((name, value) for name, _, value in describe(load_settings(auth="ana:s3cret")))
+    assert shown["auth"] == "ana:***"

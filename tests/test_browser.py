@@ -1,0 +1,104 @@
+"""The chat UI in a real browser (Debian's chromium driven by Playwright), with the real local model.
+
+Ask, wait for the streamed answer, click a citation chip: the source panel shows the passage with
+the cited span highlighted, and that span is text of the cited article. An article full of HTML
+payloads is shown as text: no dialog opens, no script runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import CORPUS
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+ANSWER_TIMEOUT_MS = 240_000
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def page(app_url, tmp_path_factory):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed and `make browser` could not install it (apt-get needs root or sudo)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(app_url)
+        page.wait_for_selector("#question textarea")
+        page.shots = tmp_path_factory.mktemp("screens")
+        yield page
+        browser.close()
+
+
+def ask(page, question: str, number: int):
+    """Type a question and wait until answer `number` is complete; its first citation chip."""
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    chip = page.locator(f'#chat a.cite[href^="#src-{number}-"]').first
+    chip.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    return chip
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_citation_opens_the_highlighted_span(page):
+    chip = ask(page, "Why was Blinken's trip to China cancelled?", 1)
+    chip.click()
+    card = page.locator(".source-card.shown")
+    mark = card.locator("mark")
+    assert card.count() == 1 and mark.is_visible()
+    span = mark.inner_text().strip()
+    doc_id = card.locator(".meta code").inner_text()
+    assert len(span) > 20 and _words(span) in _words((CORPUS / doc_id).read_text(encoding="utf-8"))
+    assert card.get_attribute("id") == chip.get_attribute("href")[1:]
+    page.screenshot(path=str(page.shots / "answer.png"))
+
+
+def test_hostile_article_is_shown_as_text(page):
+    ask(page, "Why was the Harbour Lights festival's fireworks display moved?", 2).click()
+    card = page.locator(".source-card.shown")
+    assert "zz_hostile.txt" in card.inner_text()
+    assert "<script>alert('xss')</script>" in card.inner_text()
+    assert page.locator(".source-card script, .source-card img, #chat script").count() == 0
+    page.screenshot(path=str(page.shots / "hostile.png"))
+    assert page.dialogs == []
+
+
+def test_conversation_survives_a_reload(page):
+    page.reload()
+    page.locator('#chat a.cite[href^="#src-2-"]').first.wait_for(timeout=30_000)
+    assert page.locator("#chat .message-row").count() >= 4
+    assert page.dialogs == []
+
+
+def test_upload_ingest_and_remove(page, tmp_path):
+    article = tmp_path / "Tide report (Port Elsworth).txt"
+    article.write_text("Spring tides flood Port Elsworth quay\nThe spring tide reached 6.1 metres on Sunday, "
+                       "flooding the quay for two hours, the harbour master said.\n", encoding="utf-8")
+    page.get_by_role("tab", name="Corpus").click()
+    before = page.locator("#index-status").inner_text()
+    page.locator("#uploads input[type=file]").set_input_files(str(article))
+    page.locator("#ingest").click()
+    page.get_by_text("Added 1,").wait_for(timeout=120_000)
+    stored = "Tide_report_Port_Elsworth_.txt"  # the uploaded name, made safe
+    assert stored in page.locator("#articles").inner_text() and page.locator("#index-status").inner_text() != before
+
+    page.locator("#to-remove input").fill("Spring tides")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.locator("#remove").click()
+    page.get_by_text("Removed 1 article").wait_for(timeout=60_000)
+    assert stored not in page.locator("#articles").inner_text()
+    assert page.locator("#index-status").inner_text() == before
+    assert page.dialogs == []
