@@ -263,15 +263,18 @@ def ingest_uploads(files: list[str] | None, progress=gr.Progress()) -> tuple:
         else:
             stored.append(path)
     if stored:
-        total = {"n": 0}
+        count = {"done": 0, "total": 0}
 
-        def on_start(n: int) -> None:
-            total["n"] = n
-            progress((0, n), desc="Embedding articles", unit="articles")
+        def on_start(total: int) -> None:
+            count["total"] = total
+            progress((0, total), desc="Embedding articles", unit="articles")
+
+        def on_progress(advance: int) -> None:
+            count["done"] += advance
+            progress((count["done"], count["total"]), desc="Embedding articles", unit="articles")
 
         try:
-            result = pipeline.ingest(SETTINGS, stored, on_start=on_start,
-                                     on_progress=lambda done: progress((done, total["n"]), unit="articles"))
+            result = pipeline.ingest(SETTINGS, stored, on_start=on_start, on_progress=on_progress)
         except IndexProblem as error:
             return corpus_views(f"⚠️ {error}")
         report = result.report

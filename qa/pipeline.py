@@ -24,7 +24,7 @@ class IngestResult:
 def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
            on_start: Callable[[int], None] | None = None,
            on_progress: Callable[[int], None] | None = None) -> IngestResult:
-    """Load, clean, chunk, embed and store; `on_start(n_articles)` then `on_progress(done)` calls."""
+    """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done."""
     corpus = load_corpus(paths)
     if rebuild:
         Index.wipe(settings)
