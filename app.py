@@ -368,6 +368,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", help=f"interface to bind (default {SETTINGS.host}; QA_HOST)")
     parser.add_argument("--port", type=int, help=f"port (default {SETTINGS.port}; QA_PORT)")
     parser.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (QA_AUTH)")
+    parser.add_argument("--chroma-url", metavar="URL", help="Chroma server holding the index (QA_CHROMA_URL)")
     return parser.parse_args(argv)
 
 
@@ -409,7 +410,7 @@ def main(argv: list[str] | None = None) -> None:
     global SETTINGS, MODEL_NAME
     args = parse_args(argv)
     try:
-        SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth)
+        SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth, chroma_url=args.chroma_url)
         options = launch_options(SETTINGS)
     except ConfigError as error:
         sys.exit(f"error: {error}")

@@ -31,6 +31,9 @@ class QAError(click.ClickException):
 
 
 def _settings(**overrides):
+    chroma_url = click.get_current_context().find_root().params.get("chroma_url")
+    if chroma_url:
+        overrides.setdefault("chroma_url", chroma_url)
     try:
         return load_settings(**overrides)
     except ConfigError as error:
@@ -47,7 +50,8 @@ def _expected_failures():
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(qa.__version__, prog_name="qa")
-def main() -> None:
+@click.option("--chroma-url", metavar="URL", help="Keep chunks and vectors on this Chroma server (QA_CHROMA_URL).")
+def main(chroma_url: str | None) -> None:
     """Ask questions of a folder of news articles; every answer cites its passages.
 
     \b

@@ -26,6 +26,9 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     # Chroma collection name inside index_dir.
     collection: str = "articles"
+    # A Chroma server (http://host:port) to keep the chunks and vectors in, instead of the embedded
+    # store in index_dir/chroma; index_dir then holds only the manifest and the BM25 index.
+    chroma_url: str = ""
     # Chunk size in the embedding model's own word pieces (see README: "Chunking").
     chunk_size: int = 192
     chunk_overlap: int = 32

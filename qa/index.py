@@ -4,6 +4,7 @@ Layout of an index folder:
   chroma/          Chroma PersistentClient (vectors, chunk text, metadata)
   bm25/            bm25s index over the same chunks, stamped with the chunk set it was built from
   manifest.json    embedding model, chunking settings, and one entry per article (content hash, chunks)
+With `chroma_url` set, chroma/ is replaced by a collection on that Chroma server.
 
 Crash safety: an article enters the manifest only after its chunks are in Chroma, and
 chunk ids derive from content, so re-running an interrupted ingest redoes exactly the
@@ -20,6 +21,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 from qa.config import Settings
 from qa.embed import MODEL_NAME, Embedder
@@ -167,19 +169,19 @@ class Index:
             raise IndexProblem(f"index at {self.dir} does not fit the current settings: {reason}. "
                                "Run `qa ingest --rebuild PATH` to rebuild it.")
         self.manifest = manifest
-        self.collection = _open_collection(self.dir / "chroma", settings.collection)
+        self.collection = _open_collection(settings)
 
     @staticmethod
     def wipe(settings: Settings) -> None:
         """Empty an index folder (for --rebuild); refuses folders that do not look like an index."""
         folder = settings.index_dir
-        if not folder.exists():
+        if not folder.exists() and not settings.chroma_url:
             return
-        if not settings.manifest_path.exists() and any(folder.iterdir()):
+        if folder.exists() and not settings.manifest_path.exists() and any(folder.iterdir()):
             raise IndexProblem(f"{folder} is not empty and has no manifest.json; not deleting it")
         # Drop the collection through Chroma rather than deleting its files: Chroma keeps one
         # client per path alive in the process, and it must not be left pointing at removed files.
-        client = _client(folder / "chroma")
+        client = _client(settings)
         if settings.collection in [c.name for c in client.list_collections()]:
             client.delete_collection(settings.collection)
         shutil.rmtree(folder / "bm25", ignore_errors=True)
@@ -292,18 +294,35 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
             "start": chunk.start, "end": chunk.end, "article_hash": article.content_hash}
 
 
-def _client(path: Path):
+def _client(settings: Settings):
+    """The embedded store in index_dir/chroma, or the Chroma server at `chroma_url`."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    options = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=options)
+    url = urlsplit(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise IndexProblem(f"chroma_url must look like http://host:port, got {settings.chroma_url!r}")
+    try:
+        client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                     ssl=url.scheme == "https", settings=options)
+        client.heartbeat()
+    except Exception as error:  # chromadb raises several types (ValueError, httpx errors) for "unreachable"
+        raise IndexProblem(f"cannot reach the Chroma server at {settings.chroma_url} ({_reason(error)}); "
+                           "is `chroma run` up?") from None
+    return client
 
 
-def _open_collection(path: Path, name: str):
-    client = _client(path)
+def _reason(error: Exception) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+
+
+def _open_collection(settings: Settings):
     # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
-    return client.get_or_create_collection(
-        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+    return _client(settings).get_or_create_collection(
+        settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
     )
 
 
