@@ -12,7 +12,7 @@ AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=$(AVX512) -DGGML_AVX512_VBMI=$(AVX512) -DGGML_AVX512_VNNI=$(AVX512) -DGGML_AVX512_BF16=$(AVX512)
 
-.PHONY: install browser demo test eval clean
+.PHONY: install browser demo test eval bench clean
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $(STAMP)
 
 demo: install
@@ -46,6 +46,14 @@ test: install browser
 eval: install
 	$(BIN)/qa eval --gold eval/gold.jsonl --corpus corpus --index .qa/eval-index \
 		--json eval/reports/gold.json --md eval/reports/gold.md
+
+# Ours against a stock llama-index pipeline on MultiHop-RAG, and the scaling curve (about an hour on
+# 2 cores); results in bench/. SCALE_ARTICLES sets the base of the 1x/4x/16x runs.
+SHARED ?= ../shared
+MULTIHOP := $(SHARED)/datasets/multihop_rag
+SCALE_ARTICLES ?= 100
+bench: install
+	$(BIN)/qa bench --corpus $(MULTIHOP)/corpus.jsonl --gold $(MULTIHOP)/dev.jsonl --scale-articles $(SCALE_ARTICLES)
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

@@ -378,6 +378,49 @@ def show_config() -> None:
     out.print(table)
 
 
+@main.command()
+@click.option("--corpus", "corpus_paths", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
+              help="Articles to ingest (repeatable), e.g. the MultiHop-RAG corpus.jsonl.")
+@click.option("--gold", "gold_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Questions with gold sources/evidence for the quality figures.")
+@click.option("--out", "out_dir", default=Path("bench"), show_default=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Where results.json and scaling.png go.")
+@click.option("--work", "work_dir", default=Path(".qa/bench"), show_default=True, type=click.Path(path_type=Path),
+              help="Scratch folder for the benchmark's indexes (deleted and rebuilt).")
+@click.option("--articles", type=click.IntRange(1), help="Only the first N articles (default: all).")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1), help="Ingest rounds per pipeline (alternating).")
+@click.option("--questions", default=100, show_default=True, type=click.IntRange(1), help="Retrieval questions (stratified).")
+@click.option("--answers", "answer_questions", default=30, show_default=True, type=click.IntRange(0),
+              help="Questions answered by the local model per pipeline (0: skip answers and cold start).")
+@click.option("--scales", default="1,4,16", show_default=True, help="Corpus multiples for the scaling curve ('' to skip).")
+@click.option("--scale-articles", type=click.IntRange(1), help="Base size of the scaling runs (default: --articles).")
+def bench(corpus_paths, gold_path, out_dir, work_dir, articles, rounds, questions, answer_questions, scales,
+          scale_articles) -> None:
+    """Benchmark ingest, retrieval and answers against a stock llama-index pipeline, and scaling.
+
+    Long: on the 609-article MultiHop-RAG corpus and 2 cores, about an hour with the defaults.
+    """
+    from qa import bench as benchmark
+
+    try:
+        multiples = tuple(int(part) for part in scales.split(",") if part.strip())
+    except ValueError:
+        raise QAError(f"--scales: expected numbers like 1,4,16, got {scales!r}") from None
+    try:
+        results = benchmark.run(list(corpus_paths), gold_path, work_dir, articles=articles, rounds=rounds,
+                                questions=questions, answer_questions=answer_questions, scales=multiples,
+                                scale_articles=scale_articles or articles,
+                                step=lambda text: console.print(f"[dim]{escape(text)}[/dim]"))
+    except _expected_failures() + (RuntimeError,) as error:
+        raise QAError(str(error)) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if results.get("scaling"):
+        benchmark.plot_scaling(results["scaling"]["rows"], out_dir / "scaling.png")
+    out.print(benchmark.markdown_table(results))
+    console.print(f"wrote {out_dir / 'results.json'}" + (f" and {out_dir / 'scaling.png'}" if results.get("scaling") else ""))
+
+
 def run() -> None:
     try:
         main()

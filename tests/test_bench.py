@@ -1,0 +1,40 @@
+"""`qa bench` end to end on the default corpus (small: the real run is `make bench`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CORPUS, ROOT
+from qa.bench import fit_growth, ratios
+from qa.cli import main
+
+
+def test_growth_exponent():
+    assert fit_growth([1, 4, 16], [2, 8, 32]) == pytest.approx(1.0)
+    assert fit_growth([1, 4, 16], [5, 10, 20]) == pytest.approx(0.5)
+    assert fit_growth([1], [1]) is None
+
+
+def test_ratios_are_ours_over_stock():
+    got = ratios({"ingest": {"ours": {"seconds": 10.0}, "stock": {"seconds": 20.0}}})
+    assert got["ingest.seconds"] == 0.5 and got["retrieval.p50_ms"] is None
+
+
+@pytest.mark.slow
+def test_bench_runs_both_pipelines_and_scaling(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["bench", "--corpus", str(CORPUS), "--gold", str(ROOT / "eval" / "gold.jsonl"),
+                                       "--work", str(tmp_path / "work"), "--out", str(out), "--questions", "5",
+                                       "--answers", "0", "--scales", "1,2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    for name in ("ours", "stock"):
+        assert data["ingest"][name]["articles"] == 5 and data["ingest"][name]["chunks"] > 0
+        assert data["retrieval"][name]["queries"] == 5 and data["retrieval"][name]["p50_ms"] > 0
+    assert 0 < data["ingest"]["ours"]["share_of_raw_throughput"]
+    assert [row["articles"] for row in data["scaling"]["rows"]] == [5, 10]
+    assert (out / "scaling.png").stat().st_size > 1000
+    assert "| ingest wall time (s) (lower is better) |" in result.stdout
