@@ -13,6 +13,7 @@ import ipaddress
 import re
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
@@ -230,6 +231,15 @@ def ask_api(question: str, doc_ids: list[str] | None = None) -> dict:
         raise gr.Error(str(error)) from None
 
 
+def search_api(query: str, top_k: int = 6, doc_ids: list[str] | None = None) -> list[dict]:
+    """Retrieval only: the passages `qa search --json` prints."""
+    try:
+        passages = pipeline.search(SETTINGS, query, top_k=int(top_k), doc_ids=doc_ids or None)
+    except FAILURES as error:
+        raise gr.Error(str(error)) from None
+    return [asdict(p) for p in passages]
+
+
 # --- corpus ----------------------------------------------------------------------
 
 def status_markdown() -> str:
@@ -360,6 +370,7 @@ def build() -> gr.Blocks:
                   [chat, sources], api_visibility="private")
         demo.load(lambda: corpus_views("")[:4], None, corpus_outputs[:4], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="pipeline")
+        gr.api(search_api, api_name="search", concurrency_id="pipeline")
     return demo
 
 

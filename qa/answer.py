@@ -39,6 +39,7 @@ _SENTENCE_END = re.compile(r"[.!?]+[”\"’)]*(?=\s)|\n+")
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|No|vs|etc|Inc|Corp|Co|Ltd|"
                            r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$")
 _WORD = re.compile(r"\w+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 # Support a sentence needs from a passage to be cited to it after the fact: the cosine similarity
 # of their embeddings, or the share of the sentence's content words found in the passage.
 ATTRIBUTION_MIN_SIMILARITY = 0.55
@@ -98,9 +99,12 @@ class Answer:
 
 
 def check_question(question: str, settings: Settings) -> str:
-    question = " ".join(question.split())
+    """The question with control characters and runs of space removed; QuestionError if unusable."""
+    question = " ".join(_CONTROL.sub(" ", question).split())
     if not question:
         raise QuestionError("the question is empty")
+    if not _WORD.search(question.replace("_", "")):
+        raise QuestionError("the question has no words in it")
     if len(question) > settings.max_question_chars:
         raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
                             f"{settings.max_question_chars:,} (QA_MAX_QUESTION_CHARS)")

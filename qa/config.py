@@ -29,6 +29,8 @@ class Settings:
     # A Chroma server (http://host:port) to keep the chunks and vectors in, instead of the embedded
     # store in index_dir/chroma; index_dir then holds only the manifest and the BM25 index.
     chroma_url: str = ""
+    # Longer articles are skipped with a message (a file that size is a book or a dump, not news).
+    max_article_chars: int = 2_000_000
     # Chunk size in the embedding model's own word pieces (see README: "Chunking").
     chunk_size: int = 192
     chunk_overlap: int = 32

@@ -284,14 +284,19 @@ def load_jsonl(path: Path) -> tuple[list[Article], list[Problem]]:
     return articles, problems
 
 
-def load_corpus(paths: list[Path]) -> LoadedCorpus:
-    """Articles from folders, files and JSONL corpora. Later duplicates of a doc_id are skipped."""
+def load_corpus(paths: list[Path], *, max_chars: int = 2_000_000) -> LoadedCorpus:
+    """Articles from folders, files and JSONL corpora. Later duplicates of a doc_id are skipped, and
+    so are articles over `max_chars` characters (a file that size is a book or a dump, not news)."""
     corpus = LoadedCorpus()
     seen: set[str] = set()
 
     def add(articles: list[Article], problems: list[Problem], origin: str) -> None:
         corpus.problems.extend(problems)
         for article in articles:
+            if len(article.text) > max_chars:
+                corpus.problems.append(Problem(origin, f"article {article.doc_id!r} has {len(article.text):,} characters; "
+                                                       f"the limit is {max_chars:,} (QA_MAX_ARTICLE_CHARS)"))
+                continue
             if article.doc_id in seen:
                 corpus.problems.append(Problem(origin, f"duplicate doc_id {article.doc_id!r}, kept the first"))
                 continue
@@ -306,18 +311,22 @@ def load_corpus(paths: list[Path]) -> LoadedCorpus:
             if not files:
                 corpus.problems.append(Problem(str(path), f"folder has no {', '.join(sorted(SUPPORTED_SUFFIXES))} files"))
             for file in files:
-                add(*_load_file(file, doc_id=file.relative_to(path).as_posix()), origin=str(file))
+                add(*_load_file(file, doc_id=file.relative_to(path).as_posix(), max_chars=max_chars), origin=str(file))
         else:
-            add(*_load_file(path, doc_id=path.name), origin=str(path))
+            add(*_load_file(path, doc_id=path.name, max_chars=max_chars), origin=str(path))
     return corpus
 
 
-def _load_file(path: Path, doc_id: str) -> tuple[list[Article], list[Problem]]:
+def _load_file(path: Path, doc_id: str, max_chars: int) -> tuple[list[Article], list[Problem]]:
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
         return load_jsonl(path)
     if suffix not in TEXT_SUFFIXES:
         return [], [Problem(str(path), f"unsupported file type {suffix or '(none)'}; use .txt, .md, .html or .jsonl")]
+    size = path.stat().st_size if path.is_file() else 0
+    if size > 4 * max_chars:  # surely over the limit whatever the encoding: not even read
+        return [], [Problem(str(path), f"{size / 1e6:,.1f} MB is far over the article limit of {max_chars:,} "
+                                       "characters (QA_MAX_ARTICLE_CHARS)")]
     article, problems = load_text_file(path, doc_id)
     return ([article] if article else []), problems
 

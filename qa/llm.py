@@ -135,6 +135,12 @@ class OpenAILLM:
         self._client = openai.OpenAI(api_key=api_key or "unused", base_url=base_url,
                                      timeout=settings.llm_timeout, max_retries=settings.llm_retries)
         self.timeout = settings.llm_timeout
+        self._api_key = api_key or ""
+
+    def _clean(self, text: str) -> str:
+        """Short, one line, and never the API key (servers echo it in error bodies)."""
+        text = _short(text)
+        return text.replace(self._api_key, "***") if len(self._api_key) >= 8 else text
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> None:
         return None  # chat APIs do not expose the next-token distribution for a prompt
@@ -165,11 +171,11 @@ class OpenAILLM:
             raise LLMError(f"the model server at {self.base_url} is rate-limiting us (429); try again later") from None
         except openai.APIStatusError as error:
             raise LLMError(f"the model server at {self.base_url} failed ({error.status_code}): "
-                           f"{_short(error.message)}") from None
+                           f"{self._clean(error.message)}") from None
         except openai.APIConnectionError:
             raise LLMError(f"cannot reach the model server at {self.base_url}") from None
         except (openai.APIError, json.JSONDecodeError, httpx2.HTTPError) as error:  # malformed or broken streams
-            raise LLMError(f"bad response from the model server at {self.base_url}: {_short(str(error))}") from None
+            raise LLMError(f"bad response from the model server at {self.base_url}: {self._clean(str(error))}") from None
         if not finished:
             # A connection cut mid-answer looks like a normal end of stream; only finish_reason tells.
             raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer")

@@ -25,7 +25,7 @@ def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuil
            on_start: Callable[[int], None] | None = None,
            on_progress: Callable[[int], None] | None = None) -> IngestResult:
     """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done."""
-    corpus = load_corpus(paths)
+    corpus = load_corpus(paths, max_chars=settings.max_article_chars)
     if rebuild:
         Index.wipe(settings)
     index = Index(settings, embedder(settings), create=True)

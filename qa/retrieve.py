@@ -10,7 +10,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
-from qa.index import Index
+from qa.index import Index, IndexProblem
 from qa.lexical import BM25Index
 from qa.question import named_outlets
 from qa.types import Passage
@@ -45,6 +45,16 @@ class Retriever:
         """
         top_k = self.settings.top_k if top_k is None else top_k
         hybrid = self.settings.hybrid if hybrid is None else hybrid
+        if not self.settings.chroma_url:
+            return self._search(query, top_k, hybrid, doc_ids)
+        try:
+            return self._search(query, top_k, hybrid, doc_ids)
+        except Exception as error:  # the HTTP client raises many types; each means "no answer from the server"
+            raise IndexProblem(f"the Chroma server at {self.settings.chroma_url} did not answer "
+                               f"({str(error).splitlines()[0][:200] if str(error) else type(error).__name__}); "
+                               "ask again once it is back") from None
+
+    def _search(self, query: str, top_k: int, hybrid: bool, doc_ids: list[str] | None) -> list[Passage]:
         query = query.strip()
         if not query or top_k <= 0 or self.index.collection.count() == 0:
             return []

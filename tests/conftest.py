@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -64,6 +65,9 @@ Local traders reported their busiest weekend since 2019. &lt;a href="javascript:
 """
 
 
+APP_PIDS: dict[str, int] = {}  # app_url → the app's process id (for memory checks)
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, embedder):
     """app.py serving the default corpus plus an article full of HTML payloads (real local model)."""
@@ -92,6 +96,7 @@ def app_url(tmp_path_factory, embedder):
         process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
+    APP_PIDS[url] = process.pid
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -108,3 +113,41 @@ def app_url(tmp_path_factory, embedder):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def chroma_server(path: Path, port: int):
+    """A real Chroma server (`chroma run` from the installed chromadb) on 127.0.0.1:port; yields its URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    path.mkdir(parents=True, exist_ok=True)
+    log = path.parent / f"chroma-{port}.log"
+    with log.open("a") as handle:
+        server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path),
+                                   "--host", "127.0.0.1", "--port", str(port)],
+                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeOpenAI:
-    """`reply` is streamed word by word; `mode` in {"ok", "401", "429", "500", "slow", "malformed", "drop"}."""
+    """`reply` is streamed word by word; `mode` in {"ok", "401", "429", "500", "echo", "slow", "malformed", "drop"}
+    ("echo": a 500 whose message repeats the Authorization header, as careless servers do)."""
 
     def __init__(self) -> None:
         self.reply = "Hello."
@@ -24,7 +25,7 @@ class FakeOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-                server.handle(self, body)
+                server.handle(self, body, self.headers.get("Authorization", ""))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -38,10 +39,11 @@ class FakeOpenAI:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def handle(self, request: BaseHTTPRequestHandler, body: dict) -> None:
-        if self.mode in ("401", "429", "500"):
-            payload = json.dumps({"error": {"message": f"scripted {self.mode}", "type": "test"}}).encode()
-            request.send_response(int(self.mode))
+    def handle(self, request: BaseHTTPRequestHandler, body: dict, auth: str) -> None:
+        if self.mode in ("401", "429", "500", "echo"):
+            message = f"bad request from {auth}" if self.mode == "echo" else f"scripted {self.mode}"
+            payload = json.dumps({"error": {"message": message, "type": "test"}}).encode()
+            request.send_response(500 if self.mode == "echo" else int(self.mode))
             request.send_header("Content-Type", "application/json")
             request.send_header("Content-Length", str(len(payload)))
             request.send_header("retry-after-ms", "10")

@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import CORPUS
+from conftest import CORPUS, chroma_server, free_port
 from qa import pipeline
 from qa.cli import main
 from qa.config import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_url(tmp_path):
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "server"),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "chroma.log").read_text()
-                time.sleep(0.3)
+    with chroma_server(tmp_path / "server", free_port()) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_server_index_retrieves_like_the_embedded_one(chroma_url, tmp_path, default_index):
@@ -74,7 +45,7 @@ def test_ask_through_a_chroma_server(chroma_url, tmp_path):
 
 
 def test_unreachable_server_is_one_clear_error(tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(main, ["--chroma-url", url, "ingest", str(CORPUS), "--index", str(tmp_path / "index")])
     assert result.exit_code == 1 and "cannot reach the Chroma server" in result.output
     assert "Traceback" not in result.output

@@ -1,0 +1,63 @@
+"""Property-based tests (hypothesis): cleaning, chunking and citation parsing on arbitrary text."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from qa.answer import cited_numbers, finish
+from qa.config import Settings
+from qa.corpus import clean_text, decode, html_to_text
+from qa.index import chunk_article, make_splitter
+from qa.types import Article, Passage
+
+TEXT = st.text(st.characters(codec="utf-8"), max_size=3000)
+NEWSY = st.lists(st.sampled_from(["The", "mayor", "said", "on", "Monday", ".", "\n", "\n\n", "U.S.", "3.5%", "[1]",
+                                  "<b>", "&amp;", "—", "“quoted”", "\t", "Zürich", "北京", "🙂", "  "]),
+                 max_size=400).map(" ".join)
+QUICK = hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@QUICK
+@given(TEXT)
+def test_clean_text_never_raises_and_leaves_no_carriage_returns(text):
+    cleaned = clean_text(text)
+    assert isinstance(cleaned, str) and "\r" not in cleaned and cleaned == cleaned.strip()
+
+
+@QUICK
+@given(st.binary(max_size=2000))
+def test_any_bytes_decode(data):
+    text, note = decode(data)
+    assert isinstance(text, str)
+
+
+@QUICK
+@given(TEXT)
+def test_html_to_text_never_raises(markup):
+    text, title = html_to_text(markup)
+    assert isinstance(text, str) and isinstance(title, str)
+
+
+@QUICK
+@given(st.one_of(TEXT, NEWSY))
+def test_chunk_offsets_always_slice_back_to_the_chunk(embedder, text):
+    article = Article(doc_id="a", title="t", text=clean_text(text))
+    for chunk in chunk_article(article, make_splitter(Settings(), embedder)):
+        assert article.text[chunk.start:chunk.end] == chunk.text
+
+
+@QUICK
+@given(TEXT, st.integers(min_value=0, max_value=12))
+def test_parsed_citations_point_at_existing_passages(sentence, n_passages):
+    assert all(1 <= n <= n_passages for n in cited_numbers(sentence, n_passages))
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(TEXT, NEWSY), st.integers(min_value=1, max_value=4))
+def test_answers_only_cite_passages_that_exist(embedder, draft, n_passages):
+    passages = [Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title="t", text=f"The mayor said on Monday {i}.",
+                        start=0, end=26) for i in range(n_passages)]
+    answer = finish("q?", draft, passages, embedder)
+    assert all(1 <= c.n <= n_passages for c in answer.citations)
+    assert all(c.quote in c.text for c in answer.citations)
+    assert not (answer.refused and answer.citations)
