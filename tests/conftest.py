@@ -68,15 +68,49 @@ Local traders reported their busiest weekend since 2019. &lt;a href="javascript:
 APP_PIDS: dict[str, int] = {}  # app_url → the app's process id (for memory checks)
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory, embedder):
-    """app.py serving the default corpus plus an article full of HTML payloads (real local model)."""
-    import socket
+@contextlib.contextmanager
+def serving(command: list[str], ready_url: str, log_path: Path, *, env: dict | None = None, timeout: float = 180):
+    """Run a server process until the block ends; waits until `ready_url` answers. Yields the process."""
     import subprocess
-    import sys
     import time
     import urllib.request
 
+    with log_path.open("a") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2):
+                    break
+            except OSError:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, f"not up in {timeout:g} s:\n" + log_path.read_text()
+                time.sleep(0.3)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def app_server(env: dict[str, str], folder: Path):
+    """app.py on a free port with QA_*/OPENAI_* variables from `env` only; yields its URL."""
+    import sys
+
+    port = free_port()
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("QA_", "OPENAI_"))}
+    clean.update(QA_CONFIG=str(folder / "no-qa.toml"), QA_UPLOAD_DIR=str(folder / "uploads"), **env)
+    url = f"http://127.0.0.1:{port}/"
+    with serving([sys.executable, "app.py", "--port", str(port)], url, folder / "app.log", env=clean) as process:
+        APP_PIDS[url] = process.pid
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, embedder):
+    """app.py serving the default corpus plus an article full of HTML payloads (real local model)."""
     from qa import pipeline
 
     folder = tmp_path_factory.mktemp("app")
@@ -85,34 +119,8 @@ def app_url(tmp_path_factory, embedder):
     (corpus / "zz_hostile.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
     settings = Settings(index_dir=folder / "index")
     pipeline.ingest(settings, [corpus])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
-    env.update(QA_INDEX_DIR=str(settings.index_dir), QA_UPLOAD_DIR=str(folder / "uploads"),
-               QA_CONFIG=str(folder / "no-qa.toml"))
-    log_path = folder / "app.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    APP_PIDS[url] = process.pid
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "app did not start in 180 s:\n" + log_path.read_text()
-            time.sleep(0.5)
+    with app_server({"QA_INDEX_DIR": str(settings.index_dir)}, folder) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def free_port() -> int:
@@ -126,28 +134,11 @@ def free_port() -> int:
 @contextlib.contextmanager
 def chroma_server(path: Path, port: int):
     """A real Chroma server (`chroma run` from the installed chromadb) on 127.0.0.1:port; yields its URL."""
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
     path.mkdir(parents=True, exist_ok=True)
-    log = path.parent / f"chroma-{port}.log"
-    with log.open("a") as handle:
-        server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path),
-                                   "--host", "127.0.0.1", "--port", str(port)],
-                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
+               "--port", str(port)]
+    with serving(command, f"{url}/api/v2/heartbeat", path.parent / f"chroma-{port}.log", timeout=60):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import app_server
 from fake_openai import FakeOpenAI
 
 
 @pytest.fixture
 def app_on_fake_server(default_index, tmp_path):
+    key = "sk-fake-ui-0123456789"
     with FakeOpenAI() as fake:
-        port = free_port()
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("QA_", "OPENAI_"))}
-        env.update(QA_INDEX_DIR=str(default_index.index_dir), QA_LLM="openai", QA_LLM_RETRIES="1",
-                   QA_LLM_TIMEOUT="2", OPENAI_BASE_URL=fake.url, OPENAI_API_KEY="sk-fake-ui-0123456789",
-                   QA_CONFIG=str(tmp_path / "none.toml"))
-        with (tmp_path / "app.log").open("w") as log:
-            process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(url, timeout=2)
-                    break
-                except OSError:
-                    assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
-                    time.sleep(0.5)
+        env = {"QA_INDEX_DIR": str(default_index.index_dir), "QA_LLM": "openai", "QA_LLM_RETRIES": "1",
+               "QA_LLM_TIMEOUT": "2", "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": key}
+        with app_server(env, tmp_path) as url:
             yield url, fake
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        assert "sk-fake-ui-0123456789" not in (tmp_path / "app.log").read_text()
+    assert key not in (tmp_path / "app.log").read_text()
 
 
 @pytest.mark.parametrize("mode, message", [("500", "failed (500)"), ("429", "rate-limiting"),
