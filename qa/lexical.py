@@ -47,7 +47,10 @@ class BM25Index:
 
         ids = json.loads((folder / "ids.json").read_text())
         self.chunk_ids: list[str] = ids["chunks"]
-        self.doc_ids = np.array(ids["docs"], dtype=object)
+        # Rows of each article, for restricting a search to some articles without scanning all rows.
+        self.rows: dict[str, list[int]] = {}
+        for row, doc_id in enumerate(ids["docs"]):
+            self.rows.setdefault(doc_id, []).append(row)
         self.model = bm25s.BM25.load(str(folder), show_progress=False) if self.chunk_ids else None
 
     def search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
@@ -59,7 +62,9 @@ class BM25Index:
             return []
         mask = None
         if doc_ids is not None:
-            mask = np.isin(self.doc_ids, list(doc_ids)).astype(np.float32)
+            mask = np.zeros(len(self.chunk_ids), dtype=np.float32)
+            for doc_id in doc_ids:
+                mask[self.rows.get(doc_id, [])] = 1.0
             k = min(k, int(mask.sum()))
             if k == 0:
                 return []

@@ -16,6 +16,11 @@ from qa.question import named_outlets
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
+# Fused candidates loaded and checked for near-duplicates: WINDOW per passage returned, at least
+# MIN_WINDOW (so wire copies a few ranks down are still found and credited in `also_in`). Folding is
+# quadratic and loading text costs a Chroma round trip; candidates further down never reach the answer.
+WINDOW = 4
+MIN_WINDOW = 24
 
 
 @dataclass
@@ -56,13 +61,15 @@ class Retriever:
 
     def _search(self, query: str, top_k: int, hybrid: bool, doc_ids: list[str] | None) -> list[Passage]:
         query = query.strip()
-        if not query or top_k <= 0 or self.index.collection.count() == 0:
+        size = self.index.collection.count()
+        if not query or top_k <= 0 or size == 0:
             return []
         query_vector = self.embedder.embed([query])[0]
         named = self.named_outlets(query) if doc_ids is None and self.settings.outlet_search else []
-        lists = [self._rank(query, query_vector, self.outlets[name], hybrid) for name in named]
-        lists.append(self._rank(query, query_vector, doc_ids, hybrid))
-        return fold_near_duplicates(_interleave(lists), self.settings.near_duplicate)[:top_k]
+        window = max(WINDOW * top_k, MIN_WINDOW)
+        lists = [self._rank(query, query_vector, self.outlets[name], hybrid, size, window) for name in named]
+        lists.append(self._rank(query, query_vector, doc_ids, hybrid, size, window))
+        return fold_near_duplicates(_interleave(lists)[:window], self.settings.near_duplicate)[:top_k]
 
     @functools.cached_property
     def outlets(self) -> dict[str, list[str]]:
@@ -76,10 +83,11 @@ class Retriever:
     def named_outlets(self, question: str) -> list[str]:
         return named_outlets(question, list(self.outlets))
 
-    def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool) -> list[Passage]:
-        """Vector and BM25 candidates fused by reciprocal rank, best first."""
+    def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool,
+              size: int, window: int) -> list[Passage]:
+        """Vector and BM25 candidates fused by reciprocal rank; the best `window` of them, loaded."""
         candidates: dict[str, _Candidate] = {}
-        for rank, (chunk_id, similarity) in enumerate(self._vector_search(query_vector, doc_ids)):
+        for rank, (chunk_id, similarity) in enumerate(self._vector_search(query_vector, doc_ids, size)):
             candidates[chunk_id] = _Candidate(chunk_id, self.settings.vector_weight / (RRF_K + rank + 1), similarity)
         if hybrid:
             lexical = [chunk_id for chunk_id, _ in self.bm25.search(query, self.settings.candidates, doc_ids)]
@@ -87,13 +95,13 @@ class Retriever:
                 candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
                 candidate.score += 1 / (RRF_K + rank + 1)
         ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
-        return self._load(ranked, query_vector)
+        return self._load(ranked[:window], query_vector)
 
-    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None) -> list[tuple[str, float]]:
+    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None, size: int) -> list[tuple[str, float]]:
         where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
         if doc_ids is not None and not doc_ids:
             return []
-        n = min(self.settings.candidates, self.index.collection.count())
+        n = min(self.settings.candidates, size)
         found = self.index.collection.query(
             query_embeddings=[query_vector.tolist()], n_results=n, where=where, include=["distances"],
         )

@@ -38,3 +38,17 @@ def test_bench_runs_both_pipelines_and_scaling(tmp_path):
     assert [row["articles"] for row in data["scaling"]["rows"]] == [5, 10]
     assert (out / "scaling.png").stat().st_size > 1000
     assert "| ingest wall time (s) (lower is better) |" in result.stdout
+
+
+@pytest.mark.slow
+def test_child_peak_memory_is_its_own(tmp_path):
+    """A child forked while this process holds 1.5 GB reports its own peak, not ours (ru_maxrss
+    survives exec, so a child started beside the loaded LLM used to report the LLM's memory)."""
+    from qa.bench import run_ingest_child
+
+    ballast = bytearray(1536 * 2**20)  # touched: resident, like a loaded model
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    row = run_ingest_child("ours", [CORPUS], tmp_path / "index", limit=1)
+    assert row["articles"] == 1
+    assert 0 < row["peak_rss_mb"] < 1536, row

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from qa import pipeline
+from qa import pipeline, retrieve
 from qa.retrieve import _shingles, fold_near_duplicates
 from qa.types import Passage
 
@@ -44,6 +44,21 @@ def test_wire_copies_do_not_fill_the_top_k(default_index):
     folded = [p for p in passages if p.also_in]
     assert folded, "the wire copy should be folded into one passage"
     assert {folded[0].doc_id, *folded[0].also_in} >= {"000_454377fad9a44f98.txt", "001_71ba61cba844b233.txt"}
+
+
+def test_candidate_window_returns_what_the_full_list_returns(default_index, monkeypatch):
+    """Only the best max(WINDOW x top_k, MIN_WINDOW) fused candidates are loaded and folded: on these
+    questions the passages, their order and their folded copies match folding every candidate."""
+    questions = [BALLOON_QUESTION, "Jake Sullivan Wang Yi Vienna talks", "Who is Susan Heavy?",
+                 "What did the Pentagon say about the balloon's path?", "Where did the talks take place?"]
+
+    def results() -> list[list[tuple[str, list[str]]]]:
+        return [[(p.chunk_id, p.also_in) for p in pipeline.search(default_index, q, top_k=k)]
+                for q in questions for k in (1, 3, 6)]
+
+    windowed = results()
+    monkeypatch.setattr(retrieve, "MIN_WINDOW", 10_000)
+    assert results() == windowed
 
 
 def test_doc_filter_restricts_results(default_index):
