@@ -28,7 +28,7 @@ from qa.corpus import store_upload
 from qa.index import IndexProblem
 from qa.llm import LLMError
 
-FAILURES = (QuestionError, LLMError, IndexProblem)
+FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would act on (besides <, > and &, which become entities): shown literally.

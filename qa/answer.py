@@ -40,13 +40,6 @@ _ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|R
                            r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$")
 _WORD = re.compile(r"\w+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
-# Support a sentence needs from a passage to be cited to it after the fact: the cosine similarity
-# of their embeddings, or the share of the sentence's content words found in the passage.
-ATTRIBUTION_MIN_SIMILARITY = 0.55
-ATTRIBUTION_MIN_WORD_SHARE = 0.75
-# The bar for keeping a citation the model wrote: lower, since the model chose the passage.
-VERIFY_MIN_SIMILARITY = 0.40
-VERIFY_MIN_WORD_SHARE = 0.50
 _STOPWORDS = frozenset(
     "a an and are as at be been by for from had has have he her his in is it its of on or she that the their "
     "they this to was were which who will with".split())
@@ -163,7 +156,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         if held:
             yield held
             held = ""
-    answer = finish(question, draft, passages, retriever.embedder)
+    answer = finish(question, draft, passages, retriever.embedder, settings=settings)
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
     answer.margins = margins
@@ -256,9 +249,11 @@ def strip_markers(sentence: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKERS.sub(" ", sentence).split()))
 
 
-def finish(question: str, draft: str, passages: list[Passage], embedder: Embedder) -> Answer:
+def finish(question: str, draft: str, passages: list[Passage], embedder: Embedder, *, settings: Settings) -> Answer:
     """The cited answer: every [n] checked against passage n (kept only where the passage supports
-    the sentence), uncited claims attributed where a passage supports them, the rest `unsupported`."""
+    the sentence), uncited claims attributed where a passage supports them, the rest `unsupported`.
+    Support is the cosine similarity of sentence and passage, or the share of the sentence's content
+    words found in the passage, against the `verify_*` and `attribution_*` thresholds in `settings`."""
     if is_refusal(draft):
         return Answer(question, REFUSAL, refused=True, passages=passages)
     sentences = split_sentences(draft)
@@ -272,15 +267,16 @@ def finish(question: str, draft: str, passages: list[Passage], embedder: Embedde
     for i, (sentence, claim) in enumerate(zip(sentences, claims)):
         numbers = cited_numbers(sentence, len(passages))
         if numbers and _checkable(claim):
-            kept = [n for n in numbers if _supports(cosine[i, n - 1], share[i, n - 1], VERIFY_MIN_SIMILARITY,
-                                                    VERIFY_MIN_WORD_SHARE)]
+            kept = [n for n in numbers if _supports(cosine[i, n - 1], share[i, n - 1], settings.verify_min_similarity,
+                                                    settings.verify_min_word_share)]
             checked, supported = checked + len(numbers), supported + len(kept)
             numbers = kept
             if not numbers:
                 unsupported.append(claim)
         elif not numbers and _is_claim(claim):
-            n = int(np.argmax(np.maximum(cosine[i] / ATTRIBUTION_MIN_SIMILARITY, share[i] / ATTRIBUTION_MIN_WORD_SHARE)))
-            if _supports(cosine[i, n], share[i, n], ATTRIBUTION_MIN_SIMILARITY, ATTRIBUTION_MIN_WORD_SHARE):
+            min_similarity, min_share = settings.attribution_min_similarity, settings.attribution_min_word_share
+            n = int(np.argmax(np.maximum(cosine[i] / min_similarity, share[i] / min_share)))
+            if _supports(cosine[i, n], share[i, n], min_similarity, min_share):
                 numbers = [n + 1]
             else:
                 unsupported.append(claim)

@@ -3,19 +3,86 @@
 Precedence, lowest to highest: the defaults below, a ``qa.toml`` (in the working
 directory, or the file named by ``QA_CONFIG``), then ``QA_<NAME>`` environment
 variables. ``qa.toml`` uses the field names below as top-level keys.
+
+Every `Settings` (also one made by ``dataclasses.replace``) checks its values: types, and the
+limits declared with `_limited`, so a bad value fails at once with one line naming the setting.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 
 class ConfigError(ValueError):
-    """A setting has a value we cannot use."""
+    """A setting has a value we cannot use; `setting` names it when it is one field's value."""
+
+    def __init__(self, message: str, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+def env_name(setting: str) -> str:
+    return f"QA_{setting.upper()}"
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The values one setting allows (bounds are inclusive, except `above`)."""
+
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
+    one_of: tuple[str, ...] = ()
+
+    def allow(self, value: Any) -> bool:
+        return ((self.at_least is None or value >= self.at_least) and (self.above is None or value > self.above)
+                and (self.at_most is None or value <= self.at_most) and (not self.one_of or value in self.one_of))
+
+    def __str__(self) -> str:
+        if self.one_of:
+            return "one of " + ", ".join(map(repr, self.one_of))
+        if self.at_least is not None and self.at_most is not None:
+            return f"between {self.at_least} and {self.at_most}"
+        rules = [f"greater than {self.above}" if self.above is not None else "",
+                 f"at least {self.at_least}" if self.at_least is not None else "",
+                 f"at most {self.at_most}" if self.at_most is not None else ""]
+        return " and ".join(rule for rule in rules if rule)
+
+
+def _limited(default: Any, **limits: Any) -> Any:
+    """A field whose value must stay within `limits` (see `_Limits`)."""
+    return field(default=default, metadata={"limits": _Limits(**limits)})
+
+
+# Field annotations are strings here (`from __future__ import annotations`).
+_KINDS = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+_KIND_NAMES = {Path: "a path", str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _kind(spec: Field) -> type:
+    return _KINDS[str(spec.type)]
+
+
+def _typed(spec: Field, value: Any) -> Any:
+    """`value` as the field's type (an int passes as a float, text as a path), or a ConfigError."""
+    kind = _kind(spec)
+    # bool is a subclass of int: True is not a number here, nor 1 a bool.
+    if isinstance(value, bool) == (kind is bool):
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if kind is Path and isinstance(value, (str, os.PathLike)):
+            return Path(value)
+        if isinstance(value, kind):
+            return value
+    raise _invalid(spec.name, f"must be {_KIND_NAMES[kind]}", value)
+
+
+def _invalid(name: str, rule: str, value: Any) -> ConfigError:
+    return ConfigError(f"{name} {rule}, got {value!r} ({env_name(name)})", setting=name)
 
 
 @dataclass(frozen=True)
@@ -30,46 +97,58 @@ class Settings:
     # store in index_dir/chroma; index_dir then holds only the manifest and the BM25 index.
     chroma_url: str = ""
     # Longer articles are skipped with a message (a file that size is a book or a dump, not news).
-    max_article_chars: int = 2_000_000
+    max_article_chars: int = _limited(2_000_000, at_least=1)
     # Chunk size in the embedding model's own word pieces (see README: "Chunking").
-    chunk_size: int = 192
-    chunk_overlap: int = 32
+    chunk_size: int = _limited(192, at_least=16)
+    # Word pieces neighbouring chunks share (fewer than chunk_size).
+    chunk_overlap: int = _limited(32, at_least=0)
     # Word pieces of the "title — outlet" header embedded with each chunk.
-    header_tokens: int = 40
+    header_tokens: int = _limited(40, at_least=0)
     # Texts per embedding batch.
-    embed_batch_size: int = 32
+    embed_batch_size: int = _limited(32, at_least=1)
     # Passages returned by retrieval.
-    top_k: int = 6
+    top_k: int = _limited(6, at_least=1)
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True
     # Weight of the vector ranking in the fusion (BM25's is 1).
-    vector_weight: float = 0.5
+    vector_weight: float = _limited(0.5, at_least=0)
     # Candidates each retriever contributes before fusion.
-    candidates: int = 40
-    # Passages sharing at least this share of word 3-grams (of the shorter one) are one passage.
-    near_duplicate: float = 0.5
+    candidates: int = _limited(40, at_least=1)
+    # Passages sharing at least this share of word 3-grams (of the shorter one) are one passage
+    # (above 0: at 0 every passage would fold into the first).
+    near_duplicate: float = _limited(0.5, above=0, at_most=1)
     # Search each outlet a question names on its own and interleave the results.
     outlet_search: bool = True
     # Questions whose best passage is less similar than this (cosine) are refused without
     # asking the model (see README: "Refusals").
-    min_similarity: float = 0.25
+    min_similarity: float = _limited(0.25, at_least=-1, at_most=1)
+    # A sentence the model left uncited is cited to a passage this similar to it (cosine; above 0,
+    # since scores are divided by it to pick the passage)...
+    attribution_min_similarity: float = _limited(0.55, above=0, at_most=1)
+    # ... or when the passage holds this share of the sentence's content words.
+    attribution_min_word_share: float = _limited(0.75, above=0, at_most=1)
+    # A citation the model wrote is kept when its passage is this similar to the sentence (lower than
+    # attribution's: the model chose the passage)...
+    verify_min_similarity: float = _limited(0.40, at_least=0, at_most=1)
+    # ... or holds this share of the sentence's content words.
+    verify_min_word_share: float = _limited(0.50, at_least=0, at_most=1)
 
     # LLM backend: "local" (llama.cpp, bundled GGUF) or "openai" (OpenAI or any compatible server).
-    llm: str = "local"
+    llm: str = _limited("local", one_of=("local", "openai"))
     # Bundled model used by the local backend (see README: "Models").
     local_model: str = "qwen2.5-coder-1.5b-instruct"
     # Any other GGUF file for the local backend; overrides local_model.
     llm_model_path: str = ""
     # Model name sent to an OpenAI-compatible server.
     openai_model: str = "gpt-4o-mini"
-    temperature: float = 0.0
-    max_tokens: int = 256
+    temperature: float = _limited(0.0, at_least=0, at_most=2)
+    max_tokens: int = _limited(256, at_least=1)
     # Seconds before an HTTP backend gives up on one request, and retries after 429/5xx/timeouts.
-    llm_timeout: float = 60.0
-    llm_retries: int = 2
+    llm_timeout: float = _limited(60.0, above=0)
+    llm_retries: int = _limited(2, at_least=0)
     # llama.cpp context window (tokens) and threads (0 = all cores).
-    llm_context: int = 4096
-    llm_threads: int = 0
+    llm_context: int = _limited(4096, at_least=256)
+    llm_threads: int = _limited(0, at_least=0)
     # A yes/no answer is "Yes" when the model's logit for Yes exceeds that for No by more than
     # this (local backend; see README: "Multi-hop questions").
     yes_no_bias: float = 0.0
@@ -77,43 +156,46 @@ class Settings:
     # to be refused (the model's first choice would be 0).
     yes_no_refusal_margin: float = 0.0
     # Longest question accepted, in characters.
-    max_question_chars: int = 2000
+    max_question_chars: int = _limited(2000, at_least=1)
 
     # Chat UI (app.py): interface and port to bind, and "user:password" to require a login.
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: int = _limited(7860, at_least=1, at_most=65535)
     auth: str = ""
     # Where files uploaded in the UI are stored before they are ingested, and the largest accepted.
     upload_dir: Path = Path(".qa/uploads")
-    max_upload_mb: int = 20
+    max_upload_mb: int = _limited(20, at_least=1)
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            value = _typed(spec, getattr(self, spec.name))
+            object.__setattr__(self, spec.name, value)  # frozen, but 3 may become 3.0 and "x" Path("x")
+            limits = spec.metadata.get("limits")
+            if limits is not None and not limits.allow(value):
+                raise _invalid(spec.name, f"must be {limits}", value)
+        if self.chunk_overlap >= self.chunk_size:
+            raise _invalid("chunk_overlap", f"must be smaller than chunk_size ({self.chunk_size})", self.chunk_overlap)
 
     @property
     def manifest_path(self) -> Path:
         return self.index_dir / "manifest.json"
 
 
-def _coerce(name: str, raw: Any, kind: type) -> Any:
+def _parse(label: str, raw: Any, kind: type) -> Any:
+    """Text (an env var, a quoted TOML value) as the field's type; `Settings` checks other values itself."""
+    if not isinstance(raw, str) or kind in (str, Path):
+        return raw
     if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
+        text = raw.strip().lower()
         if text in {"1", "true", "yes", "on"}:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
-        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+        raise ConfigError(f"{label}: expected true or false, got {raw!r}")
     try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected {kind.__name__}, got {raw!r}") from None
-    if kind in (int, float) and value < 0:
-        raise ConfigError(f"{name}: must not be negative, got {raw!r}")
-    return value
-
-
-def _field_types() -> dict[str, type]:
-    hints = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
-    return {f.name: hints[str(f.type)] for f in fields(Settings)}
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{label}: expected {kind.__name__}, got {raw!r}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -126,36 +208,40 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from defaults, qa.toml, QA_* env vars, then explicit overrides (e.g. CLI flags)."""
-    types = _field_types()
+    kinds = {spec.name: _kind(spec) for spec in fields(Settings)}
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # where each value came from, for the error message if it is bad
+
+    def take(key: str, raw: Any, label: str, source: str) -> None:
+        values[key] = _parse(label, raw, kinds[key])
+        sources[key] = source
 
     toml_path = Path(os.environ.get("QA_CONFIG", "qa.toml"))
     if toml_path.is_file():
         for key, raw in _read_toml(toml_path).items():
-            if key not in types:
-                raise ConfigError(f"{toml_path}: unknown setting {key!r} (known: {', '.join(types)})")
-            values[key] = _coerce(key, raw, types[key])
+            if key not in kinds:
+                raise ConfigError(f"{toml_path}: unknown setting {key!r} (known: {', '.join(kinds)})")
+            take(key, raw, f"{toml_path}: {key}", f"in {toml_path}")
 
-    for key, kind in types.items():
-        env_name = f"QA_{key.upper()}"
-        if env_name in os.environ:
-            values[key] = _coerce(env_name, os.environ[env_name], kind)
+    for key in kinds:
+        if env_name(key) in os.environ:
+            take(key, os.environ[env_name(key)], env_name(key), "in the environment")
 
     for key, raw in overrides.items():
         if raw is not None:
-            values[key] = _coerce(key, raw, types[key])
+            take(key, raw, key, "on the command line")
 
-    settings = Settings(**values)
-    if settings.llm not in ("local", "openai"):
-        raise ConfigError(f"llm: must be 'local' or 'openai', got {settings.llm!r}")
-    if settings.chunk_overlap >= settings.chunk_size:
-        raise ConfigError("chunk_overlap must be smaller than chunk_size")
-    return settings
+    try:
+        return Settings(**values)
+    except ConfigError as error:
+        if error.setting not in sources:
+            raise
+        raise ConfigError(f"{error}, set {sources[error.setting]}", error.setting) from None
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, env var, current value) for every setting, for `qa config`."""
-    return [(f.name, f"QA_{f.name.upper()}", _shown(f.name, getattr(settings, f.name))) for f in fields(settings)]
+    return [(f.name, env_name(f.name), _shown(f.name, getattr(settings, f.name))) for f in fields(settings)]
 
 
 def _shown(name: str, value: Any) -> str:

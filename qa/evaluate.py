@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from qa.answer import Answer, cited_numbers, split_sentences
-from qa.config import Settings
+from qa.config import Settings, describe
 from qa.types import Passage
 
 RETRIEVAL_DEPTH = 10
@@ -336,7 +336,7 @@ def _sha(path: Path) -> str:
 
 
 def fingerprint(gold_path: Path, settings: Settings, manifest: Any, model: str | None) -> dict[str, Any]:
-    from qa.prompts import PROMPTS_DIR
+    from qa.prompts import template_files
 
     return {
         "gold": {"path": str(gold_path), "sha256": _sha(gold_path)},
@@ -344,8 +344,9 @@ def fingerprint(gold_path: Path, settings: Settings, manifest: Any, model: str |
                   "chunk_stamp": manifest.chunk_stamp, "embedding": manifest.embedding,
                   "chunking": manifest.chunking},
         "model": model,
-        "prompts": {p.name: _sha(p) for p in sorted(PROMPTS_DIR.glob("*.txt"))},
-        "settings": {k: str(v) for k, v in asdict(settings).items()},
+        "prompts": {p.name: _sha(p) for p in template_files()},
+        # Every setting (the answer thresholds too), as `qa config` shows it: no login password.
+        "settings": {name: value for name, _, value in describe(settings)},
     }
 
 

@@ -84,6 +84,24 @@ def embedding_text(article: Article, chunk: Chunk, embedder: Embedder, settings:
 
 # --- manifest ---------------------------------------------------------------
 
+# The manifest as this process last read or wrote it, by path: anything else on disk was written by
+# another process (an ingest beside a running UI), and the in-process Chroma state is then stale.
+_last_seen: dict[Path, str] = {}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _changed_elsewhere(path: Path) -> bool:
+    try:
+        digest = _digest(path.read_bytes())
+    except FileNotFoundError:
+        return False
+    previous, _last_seen[path] = _last_seen.get(path), digest
+    return previous is not None and previous != digest
+
+
 @dataclass
 class Manifest:
     embedding: dict[str, Any]
@@ -111,9 +129,11 @@ class Manifest:
 
     def write(self, path: Path) -> None:
         # Write-then-rename: a crash leaves the old manifest or the new one, never half of one.
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1, ensure_ascii=False), encoding="utf-8")
+        data = json.dumps(asdict(self), indent=1, ensure_ascii=False).encode("utf-8")
+        tmp = path.with_suffix(f".tmp{os.getpid()}")  # per process: a UI and `qa ingest` may both write
+        tmp.write_bytes(data)
         os.replace(tmp, path)
+        _last_seen[path] = _digest(data)
 
     def mismatch(self, other: "Manifest") -> str | None:
         """Why an index built as `self` cannot be used with settings `other`, or None."""
@@ -156,6 +176,8 @@ class Index:
         self.settings = settings
         self.embedder = embedder
         self.dir = settings.index_dir
+        if _changed_elsewhere(settings.manifest_path):
+            _forget_local_store(settings)
         expected = Manifest.expected(settings, embedder)
         manifest = Manifest.read(settings.manifest_path)
         if manifest is None:
@@ -313,6 +335,24 @@ def _client(settings: Settings):
         raise IndexProblem(f"cannot reach the Chroma server at {settings.chroma_url} ({_reason(error)}); "
                            "is `chroma run` up?") from None
     return client
+
+
+def _forget_local_store(settings: Settings) -> None:
+    """Make the next client read the embedded store from disk again.
+
+    Chroma keeps one store per path per process with its state in memory; once another process has
+    written to the index that state is stale (lookups fail with "Error finding id"). A Chroma server
+    (`chroma_url`) holds the state itself, so there is nothing to forget.
+    """
+    if settings.chroma_url:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    path = str(settings.index_dir / "chroma")
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    system = SharedSystemClient._identifier_to_system.pop(path, None)
+    if system is not None:
+        system.stop()
 
 
 def _reason(error: Exception) -> str:

@@ -23,10 +23,13 @@ def _tokenize(texts: list[str]) -> list[list[str]]:
 
 
 def build_bm25(folder: Path, chunk_ids: list[str], doc_ids: list[str], texts: list[str], stamp: str) -> None:
-    """Build and save atomically: a half-written folder is never read as current."""
+    """Build and save atomically: a half-written folder is never read as current.
+
+    Two processes may rebuild at once (a running UI and `qa ingest`), so each writes its own temp folder.
+    """
     import bm25s
 
-    tmp = folder.with_name(folder.name + ".tmp")
+    tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if chunk_ids:
@@ -36,7 +39,10 @@ def build_bm25(folder: Path, chunk_ids: list[str], doc_ids: list[str], texts: li
     (tmp / "ids.json").write_text(json.dumps({"chunks": chunk_ids, "docs": doc_ids}))
     (tmp / "stamp").write_text(stamp)
     shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # the other process put its folder there first; each is rebuilt when its stamp is stale
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class BM25Index:

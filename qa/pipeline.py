@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,6 @@ def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuil
     if on_start:
         on_start(len(corpus.articles))
     report = index.ingest(corpus.articles, prune=prune and bool(corpus.articles), on_progress=on_progress)
-    _retrievers.pop(settings, None)  # a cached retriever would hold a stale BM25 index
     return IngestResult(corpus, report)
 
 
@@ -40,16 +40,30 @@ def embedder(settings: Settings) -> Embedder:
     return get_embedder(settings.embed_batch_size)
 
 
-_retrievers: dict[Settings, Retriever] = {}
+_retrievers: dict[Settings, tuple[Retriever, str | None]] = {}
 _lock = threading.Lock()
 
 
 def retriever(settings: Settings) -> Retriever:
-    """The process-wide retriever for these settings."""
+    """The process-wide retriever for these settings, rebuilt when the index changed on disk.
+
+    Another process (`qa ingest`, `qa ingest --prune`) may change the index under a running UI; the
+    manifest is rewritten on every change, so a hash of it per question tells (well under 1 ms at 609
+    articles).
+    """
+    stamp = _manifest_stamp(settings)
     with _lock:
-        if settings not in _retrievers:
-            _retrievers[settings] = Retriever(settings, embedder(settings))
-        return _retrievers[settings]
+        cached = _retrievers.get(settings)
+        if cached is None or cached[1] != stamp:
+            _retrievers[settings] = (Retriever(settings, embedder(settings)), stamp)
+        return _retrievers[settings][0]
+
+
+def _manifest_stamp(settings: Settings) -> str | None:
+    try:
+        return hashlib.blake2b(settings.manifest_path.read_bytes(), digest_size=16).hexdigest()
+    except FileNotFoundError:
+        return None
 
 
 def search(settings: Settings, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
@@ -126,4 +140,3 @@ def remove(settings: Settings, doc_ids: list[str]) -> None:
     index = Index(settings, embedder(settings))
     index.remove(doc_ids)
     index.refresh_bm25()
-    _retrievers.pop(settings, None)

@@ -9,11 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeOpenAI:
-    """`reply` is streamed word by word; `mode` in {"ok", "401", "429", "500", "echo", "slow", "malformed", "drop"}
+    """`reply` (a string, or a function of the request's messages) is streamed word by word, `word_delay`
+    seconds apart; `mode` in {"ok", "401", "429", "500", "echo", "slow", "malformed", "drop"}
     ("echo": a 500 whose message repeats the Authorization header, as careless servers do)."""
 
     def __init__(self) -> None:
         self.reply = "Hello."
+        self.word_delay = 0.0
         self.mode = "ok"
         self.requests: list[dict] = []
         server = self
@@ -61,7 +63,7 @@ class FakeOpenAI:
         request.send_response(200)
         request.send_header("Content-Type", "text/event-stream")
         request.end_headers()
-        words = self.reply.split(" ")
+        words = (self.reply(body["messages"]) if callable(self.reply) else self.reply).split(" ")
         for i, word in enumerate(words):
             if self.mode == "drop" and i == len(words) // 2:
                 request.wfile.flush()
@@ -72,6 +74,7 @@ class FakeOpenAI:
                                   "finish_reason": None}]}
             request.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             request.wfile.flush()
+            time.sleep(self.word_delay)
         done = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         request.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())

@@ -13,6 +13,7 @@ from qa.types import Passage
 ARTICLE = ("Blinken postponed his trip to Beijing after a Chinese spy balloon crossed the United States. "
            "The balloon was shot down off South Carolina. "
            "Talks in Vienna between Jake Sullivan and Wang Yi lasted eight hours over two days.")
+DEFAULTS = Settings()
 
 
 def _passages() -> list[Passage]:
@@ -25,7 +26,7 @@ def _passages() -> list[Passage]:
 
 def test_markers_are_parsed_and_out_of_range_ones_dropped(embedder):
     answer = finish("q", "The trip was postponed because of a balloon [1][7]. The talks took place in Vienna [2, 0].",
-                    _passages(), embedder)
+                    _passages(), embedder, settings=DEFAULTS)
     assert not answer.refused
     assert [c.n for c in answer.citations] == [1, 2]
     assert "[7]" not in answer.text and "[0]" not in answer.text
@@ -36,7 +37,7 @@ def test_markers_are_parsed_and_out_of_range_ones_dropped(embedder):
 
 def test_uncited_sentences_get_attributed_or_flagged(embedder):
     answer = finish("q", "The Vienna talks between Sullivan and Wang Yi lasted eight hours. "
-                         "The president enjoys playing golf on weekends.", _passages(), embedder)
+                         "The president enjoys playing golf on weekends.", _passages(), embedder, settings=DEFAULTS)
     assert "[2]" in answer.text
     assert [c.n for c in answer.citations] == [2]
     assert answer.unsupported == ["The president enjoys playing golf on weekends."]
@@ -44,7 +45,8 @@ def test_uncited_sentences_get_attributed_or_flagged(embedder):
 
 def test_citations_that_do_not_support_their_sentence_are_dropped(embedder):
     answer = finish("q", "The Vienna talks between Sullivan and Wang Yi lasted eight hours [1][2]. "
-                         "The president enjoys playing golf on weekends [1]. Yes [2].", _passages(), embedder)
+                         "The president enjoys playing golf on weekends [1]. Yes [2].", _passages(), embedder,
+                    settings=DEFAULTS)
     assert "talks between Sullivan and Wang Yi lasted eight hours [2]." in answer.text  # [1] is about the balloon
     assert answer.unsupported == ["The president enjoys playing golf on weekends."]
     assert "golf on weekends." in answer.text and "weekends [1]" not in answer.text
@@ -53,15 +55,28 @@ def test_citations_that_do_not_support_their_sentence_are_dropped(embedder):
 
 
 def test_short_bare_answers_are_attributed_by_their_words(embedder):
-    answer = finish("q", "South Carolina", _passages(), embedder)
+    answer = finish("q", "South Carolina", _passages(), embedder, settings=DEFAULTS)
     assert [c.n for c in answer.citations] == [1]
+
+
+def test_support_thresholds_come_from_the_settings(embedder):
+    draft = "The Vienna talks lasted eight long hours. The president enjoys playing golf on weekends [1]."
+    default = finish("q", draft, _passages(), embedder, settings=DEFAULTS)
+    assert default.text.startswith("The Vienna talks lasted eight long hours [2].")
+    assert default.unsupported == ["The president enjoys playing golf on weekends."]
+    # Attribution demanding a perfect match, and every citation the model wrote kept.
+    flipped = Settings(attribution_min_similarity=1, attribution_min_word_share=1, verify_min_similarity=0,
+                       verify_min_word_share=0)
+    answer = finish("q", draft, _passages(), embedder, settings=flipped)
+    assert answer.unsupported == ["The Vienna talks lasted eight long hours."]
+    assert answer.text.endswith("golf on weekends [1].")
 
 
 @pytest.mark.parametrize("draft", ["NOT IN ARTICLES", "  not in articles.", "Insufficient information.",
                                    "The passages do not contain this information.", ""])
 def test_refusals_are_one_fixed_sentence_without_citations(embedder, draft):
     assert is_refusal(draft)
-    answer = finish("q", draft, _passages(), embedder)
+    answer = finish("q", draft, _passages(), embedder, settings=DEFAULTS)
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
 
 

@@ -8,6 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conftest import APP_CORPORA, article_texts, assert_quotes_are_article_text
+
+pytestmark = [pytest.mark.server, pytest.mark.model]
+
 BALLOON = "Why was Blinken's trip to China cancelled?"
 FESTIVAL = "Why was the Harbour Lights festival's fireworks display moved?"
 
@@ -24,23 +28,20 @@ def test_page_is_served_on_loopback(app_url):
         assert "newsqa" in response.read().decode()
 
 
-@pytest.mark.slow
 def test_answer_cites_passages_it_quotes(app_url):
     result = _ask(app_url, BALLOON)
-    assert not result["refused"] and result["citations"]
+    assert not result["refused"] and "balloon" in result["answer"].lower()
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", result["answer"])}
     assert numbers == {c["n"] for c in result["citations"]}
-    for citation in result["citations"]:
-        assert citation["quote"] and citation["quote"] in citation["text"]
+    assert_quotes_are_article_text(result["citations"], article_texts(APP_CORPORA[app_url]))
 
 
-@pytest.mark.slow
 def test_refusal_has_no_citations(app_url):
     result = _ask(app_url, "Who won the 2024 US presidential election?")
     assert result["refused"] and result["citations"] == []
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_parallel_clients_get_their_own_answers(app_url):
     with ThreadPoolExecutor(2) as pool:
         balloon, festival = pool.map(lambda q: _ask(app_url, q), [BALLOON, FESTIVAL])

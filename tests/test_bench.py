@@ -23,7 +23,7 @@ def test_ratios_are_ours_over_stock():
     assert got["ingest.seconds"] == 0.5 and got["retrieval.p50_ms"] is None
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_bench_runs_both_pipelines_and_scaling(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["bench", "--corpus", str(CORPUS), "--gold", str(ROOT / "eval" / "gold.jsonl"),
@@ -40,7 +40,7 @@ def test_bench_runs_both_pipelines_and_scaling(tmp_path):
     assert "| ingest wall time (s) (lower is better) |" in result.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_child_peak_memory_is_its_own(tmp_path):
     """A child forked while this process holds 1.5 GB reports its own peak, not ours (ru_maxrss
     survives exec, so a child started beside the loaded LLM used to report the LLM's memory)."""

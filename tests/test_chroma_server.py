@@ -12,6 +12,8 @@ from qa import pipeline
 from qa.cli import main
 from qa.config import Settings
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def chroma_url(tmp_path):
@@ -33,7 +35,7 @@ def test_server_index_retrieves_like_the_embedded_one(chroma_url, tmp_path, defa
             assert [p.chunk_id for p in remote] == [p.chunk_id for p in local]
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_ask_through_a_chroma_server(chroma_url, tmp_path):
     index = str(tmp_path / "index")
     assert CliRunner().invoke(main, ["--chroma-url", chroma_url, "ingest", str(CORPUS), "--index", index]).exit_code == 0

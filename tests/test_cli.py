@@ -130,7 +130,7 @@ def test_ask_prints_answer_then_sources(run, default_index, monkeypatch):
     ("Why was the trip cancelled?", {"QA_LLM_MODEL_PATH": "/nonexistent/model.gguf"}, "not a file"),
     ("Why was the trip cancelled?", {"QA_LLM": "openai", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
                                      "QA_LLM_RETRIES": "0"}, "cannot reach the model server"),
-    ("Why was the trip cancelled?", {"QA_LLM": "gpt"}, "must be 'local' or 'openai'"),
+    ("Why was the trip cancelled?", {"QA_LLM": "gpt"}, "llm must be one of 'local', 'openai', got 'gpt' (QA_LLM)"),
 ])
 def test_ask_failures_are_one_line(run, default_index, monkeypatch, question, env, message):
     for name, value in env.items():
@@ -149,14 +149,15 @@ def test_ask_without_index(run, tmp_path):
 GOLD = ROOT / "eval" / "gold.jsonl"
 
 
-def test_eval_retrieval_only_writes_reports_and_compares(run, default_index, tmp_path):
+def test_eval_retrieval_only_writes_reports_and_compares(run, gold_index, tmp_path):
     first = tmp_path / "first.json"
-    args = ["eval", "--gold", str(GOLD), "--index", str(default_index.index_dir), "--retrieval-only"]
+    args = ["eval", "--gold", str(GOLD), "--index", str(gold_index.index_dir), "--retrieval-only"]
     result = run(*args, "--json", str(first), "--md", str(tmp_path / "r.md"))
     assert result.exit_code == 0, result.stderr
     data = json.loads(first.read_text())
     assert data["summary"]["n"] == sum(1 for line in GOLD.open() if line.strip())
-    assert 0.8 <= data["summary"]["hit@10"] <= 1.0
+    # Measured 0.761 (retrieval only, 71 questions); ranking the fused candidates at random scored 0.118.
+    assert data["summary"]["evidence_mrr@10"] >= 0.65 and data["summary"]["hit@10"] >= 0.95
     assert {"gold", "index", "model", "prompts", "settings"} <= set(data["config"])
     assert "| hit@10 |" in (tmp_path / "r.md").read_text()
 

@@ -81,11 +81,11 @@ def test_markdown_export_resolves_every_citation():
     assert f"> {citation.quote}" in markdown and citation.doc_id in markdown
 
 
-@pytest.mark.slow
-def test_local_model_resolves_a_pronoun(default_index):
+@pytest.mark.model
+def test_local_model_resolves_a_pronoun(default_index, ask_once):
     from qa import pipeline
 
-    first = pipeline.ask(default_index, "Why was Blinken's trip to China cancelled?")
+    first = ask_once(default_index, "Why was Blinken's trip to China cancelled?")
     rewritten = pipeline.standalone_question(default_index, "When is he expected to reschedule it?",
                                              [Turn(first.question, first.question, first)])
     assert "Blinken" in rewritten and "reschedul" in rewritten.lower()

@@ -16,7 +16,7 @@ from qa import pipeline
 from qa.config import Settings
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.dataset,
     pytest.mark.skipif(not (MULTIHOP / "corpus.jsonl").exists(), reason="shared MultiHop-RAG data not present"),
 ]
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from conftest import CORPUS
 from qa import pipeline, retrieve
 from qa.retrieve import _shingles, fold_near_duplicates
 from qa.types import Passage
@@ -46,19 +47,43 @@ def test_wire_copies_do_not_fill_the_top_k(default_index):
     assert {folded[0].doc_id, *folded[0].also_in} >= {"000_454377fad9a44f98.txt", "001_71ba61cba844b233.txt"}
 
 
-def test_candidate_window_returns_what_the_full_list_returns(default_index, monkeypatch):
-    """Only the best max(WINDOW x top_k, MIN_WINDOW) fused candidates are loaded and folded: on these
-    questions the passages, their order and their folded copies match folding every candidate."""
+@pytest.fixture(scope="module")
+def small_chunk_index(tmp_path_factory, embedder):
+    """The default corpus in 64-word-piece chunks: many more chunks than the candidate window."""
+    from qa.config import Settings
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("small") / "index", chunk_size=64, chunk_overlap=8)
+    pipeline.ingest(settings, [CORPUS])
+    return settings
+
+
+def test_candidate_window_returns_what_the_full_list_returns(small_chunk_index, monkeypatch):
+    """Only the best max(WINDOW x top_k, MIN_WINDOW) fused candidates are loaded and folded: the passages
+    and their order match folding every candidate. Copies credited in `also_in` are those within the
+    window (a wire copy ranked below it is not credited: measured on these small chunks)."""
+    settings = small_chunk_index
+    assert pipeline.index_status(settings)["chunks"] > 2 * retrieve.MIN_WINDOW  # fused lists outgrow the window
     questions = [BALLOON_QUESTION, "Jake Sullivan Wang Yi Vienna talks", "Who is Susan Heavy?",
                  "What did the Pentagon say about the balloon's path?", "Where did the talks take place?"]
+    loaded = []
+    real_load = retrieve.Retriever._load
+    monkeypatch.setattr(retrieve.Retriever, "_load",
+                        lambda self, ranked, vector: loaded.append(len(ranked)) or real_load(self, ranked, vector))
 
     def results() -> list[list[tuple[str, list[str]]]]:
-        return [[(p.chunk_id, p.also_in) for p in pipeline.search(default_index, q, top_k=k)]
+        return [[(p.chunk_id, p.also_in) for p in pipeline.search(settings, q, top_k=k)]
                 for q in questions for k in (1, 3, 6)]
 
     windowed = results()
+    assert max(loaded) == retrieve.MIN_WINDOW
+    loaded.clear()
     monkeypatch.setattr(retrieve, "MIN_WINDOW", 10_000)
-    assert results() == windowed
+    full = results()
+    assert min(loaded) > 24  # the unwindowed run really folded longer lists
+    assert [[chunk for chunk, _ in r] for r in windowed] == [[chunk for chunk, _ in r] for r in full]
+    for window_result, full_result in zip(windowed, full):
+        for (_, copies), (_, all_copies) in zip(window_result, full_result):
+            assert set(copies) <= set(all_copies)
 
 
 def test_doc_filter_restricts_results(default_index):

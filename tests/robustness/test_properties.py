@@ -40,10 +40,14 @@ def test_html_to_text_never_raises(markup):
 
 @QUICK
 @given(st.one_of(TEXT, NEWSY))
-def test_chunk_offsets_always_slice_back_to_the_chunk(embedder, text):
+def test_chunks_slice_back_and_cover_the_whole_article(embedder, text):
     article = Article(doc_id="a", title="t", text=clean_text(text))
-    for chunk in chunk_article(article, make_splitter(Settings(), embedder)):
+    covered = [False] * len(article.text)
+    for chunk in chunk_article(article, make_splitter(Settings(chunk_size=64, chunk_overlap=8), embedder)):
         assert article.text[chunk.start:chunk.end] == chunk.text
+        covered[chunk.start:chunk.end] = [True] * (chunk.end - chunk.start)
+    # A chunk that could not be located would leave a hole; only whitespace may fall between chunks.
+    assert all(covered[i] or article.text[i].isspace() for i in range(len(article.text)))
 
 
 @QUICK
@@ -55,9 +59,18 @@ def test_parsed_citations_point_at_existing_passages(sentence, n_passages):
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(TEXT, NEWSY), st.integers(min_value=1, max_value=4))
 def test_answers_only_cite_passages_that_exist(embedder, draft, n_passages):
-    passages = [Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title="t", text=f"The mayor said on Monday {i}.",
-                        start=0, end=26) for i in range(n_passages)]
-    answer = finish("q?", draft, passages, embedder)
+    # Each passage sits inside its article after a first sentence, so the quote's offsets are checked
+    # against the article, not against the passage it was cut from.
+    articles = {f"d{i}": f"An earlier line about the harbour. The mayor said on Monday {i}. Later text."
+                for i in range(n_passages)}
+    passages = []
+    for i in range(n_passages):
+        text = f"The mayor said on Monday {i}. Later text."
+        start = articles[f"d{i}"].index(text)
+        passages.append(Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title="t", text=text, start=start,
+                                end=start + len(text)))
+    answer = finish("q?", draft, passages, embedder, settings=Settings())
     assert all(1 <= c.n <= n_passages for c in answer.citations)
-    assert all(c.quote in c.text for c in answer.citations)
+    for c in answer.citations:
+        assert articles[c.doc_id][c.quote_start:c.quote_end] == c.quote and c.quote.strip()
     assert not (answer.refused and answer.citations)

@@ -9,16 +9,19 @@ import pytest
 from conftest import app_server
 from fake_openai import FakeOpenAI
 
+pytestmark = pytest.mark.server
 
-@pytest.fixture
-def app_on_fake_server(default_index, tmp_path):
+
+@pytest.fixture(scope="module")
+def app_on_fake_server(default_index, tmp_path_factory):
     key = "sk-fake-ui-0123456789"
+    folder = tmp_path_factory.mktemp("ui-failures")
     with FakeOpenAI() as fake:
         env = {"QA_INDEX_DIR": str(default_index.index_dir), "QA_LLM": "openai", "QA_LLM_RETRIES": "1",
                "QA_LLM_TIMEOUT": "2", "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": key}
-        with app_server(env, tmp_path) as url:
+        with app_server(env, folder) as url:
             yield url, fake
-    assert key not in (tmp_path / "app.log").read_text()
+    assert key not in (folder / "app.log").read_text()
 
 
 @pytest.mark.parametrize("mode, message", [("500", "failed (500)"), ("429", "rate-limiting"),
