@@ -213,8 +213,10 @@ def _close_models() -> None:
 
 def get_llm(settings: Settings) -> LLM:
     """The process-wide model for these settings (loading a GGUF takes seconds: once)."""
+    # The server and key come from the environment, which may change between questions (tests, notebooks).
     key = (settings.llm, settings.local_model, str(settings.llm_model_path), settings.llm_context,
-           settings.openai_model, settings.llm_timeout, settings.llm_retries)
+           settings.openai_model, settings.llm_timeout, settings.llm_retries,
+           os.environ.get("OPENAI_BASE_URL", ""), os.environ.get("OPENAI_API_KEY", ""))
     with _cache_lock:
         if key not in _cache:
             _cache[key] = _load(settings)

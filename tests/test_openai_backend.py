@@ -84,3 +84,14 @@ def test_full_answer_through_the_openai_backend(server, default_index):
     assert answer.citations[0].text == answer.passages[0].text
     prompt = server.requests[0]["body"]["messages"][1]["content"]
     assert "[1] (" in prompt and answer.passages[0].text.strip()[:60] in prompt
+
+
+def test_a_new_server_address_gets_a_new_client(monkeypatch):
+    from qa.llm import generate, get_llm
+
+    settings = Settings(llm="openai")
+    for reply in ("From the first server.", "From the second server."):
+        with FakeOpenAI() as fake:
+            fake.reply = reply
+            monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+            assert generate(get_llm(settings), MESSAGES, max_tokens=20, temperature=0) == reply
