@@ -67,10 +67,13 @@ def test_eight_clients_get_their_own_results_and_memory_stays_flat(app_url):
     assert growth < RSS_GROWTH_LIMIT_MB
 
 
-ASKED = ["Why was Blinken's trip to China cancelled?", "Who is Daniel Kritenbrink?",
+# Questions the similarity gate lets through to the model ("Who is Sarah Beran?" scores 0.14 and is
+# refused before the model, so it would not load the model server at all).
+ASKED = ["Why was Blinken's trip to China cancelled?", "Who arranged Blinken's previously planned trip to China?",
          "What did John Kirby say about future visits?", "What did Jake Sullivan discuss with Wang Yi?",
-         "When was the Chinese balloon shot down?", "Where did the Vienna talks take place?",
-         "Who is Sarah Beran?", "What did Vedant Patel say about rescheduling the visit?"]
+         "When was the Chinese balloon shot down?", "What did Kurt Campbell say about exchanges with Beijing?",
+         "Which officials went to Beijing with Daniel Kritenbrink?",
+         "What did Vedant Patel say about rescheduling the visit?"]
 
 
 def _tag(question: str) -> str:
