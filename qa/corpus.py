@@ -75,14 +75,25 @@ class _TextExtractor(HTMLParser):
     _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article", "section",
               "blockquote", "header", "main", "aside", "figcaption", "pre", "title"}
 
+    # <meta> names and properties that carry the outlet and the publication date, best first.
+    _META = {"og:site_name": "source", "application-name": "source", "publisher": "source",
+             "article:published_time": "published_at", "datepublished": "published_at", "date": "published_at",
+             "pubdate": "published_at"}
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
+        self.meta: dict[str, str] = {}
         self._skip_depth = 0
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            named = dict(attrs)
+            key = self._META.get((named.get("property") or named.get("name") or named.get("itemprop") or "").lower())
+            if key and named.get("content") and key not in self.meta:
+                self.meta[key] = " ".join(named["content"].split())
         if tag in self._SKIP:
             self._skip_depth += 1
         if tag == "title":
@@ -105,12 +116,14 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-def html_to_text(markup: str) -> tuple[str, str]:
-    """(visible text, <title>) of an HTML document."""
+def html_to_text(markup: str) -> tuple[str, dict[str, str]]:
+    """(visible text, metadata) of an HTML document: `title` from <title>, `source` (the outlet) and
+    `published_at` from <meta> tags such as og:site_name and article:published_time, where present."""
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
-    return "".join(parser.parts), " ".join(parser.title.split())
+    title = " ".join(parser.title.split())
+    return "".join(parser.parts), {**parser.meta, **({"title": title} if title else {})}
 
 
 def clean_text(text: str) -> str:
@@ -224,18 +237,18 @@ def load_text_file(path: Path, doc_id: str) -> tuple[Article | None, list[Proble
     raw, note = decode(data)
     problems = [Problem(str(path), note, skipped=False)] if note else []
     meta, raw = _front_matter(raw.replace("\r\n", "\n"))
-    html_title = ""
+    page: dict[str, str] = {}
     if path.suffix.lower() in {".html", ".htm"}:
-        raw, html_title = html_to_text(raw)
+        raw, page = html_to_text(raw)
     text = clean_text(raw)
     if not text:
         return None, problems + [Problem(str(path), "no text left after cleaning")]
     article = Article(
         doc_id=doc_id,
-        title=meta.get("title") or html_title or guess_title(text, fallback=path.stem),
+        title=meta.get("title") or page.get("title") or guess_title(text, fallback=path.stem),
         text=text,
-        source=meta.get("source") or meta.get("outlet") or guess_source(text),
-        published_at=meta.get("published_at") or meta.get("date") or "",
+        source=meta.get("source") or meta.get("outlet") or page.get("source") or guess_source(text),
+        published_at=meta.get("published_at") or meta.get("date") or page.get("published_at") or "",
         url=meta.get("url", ""),
     )
     return article, problems

@@ -25,8 +25,9 @@ from qa.types import Passage
 RETRIEVAL_DEPTH = 10
 RETRIEVAL_METRICS = ["hit@4", "hit@10", "recall@10", "mrr@10"]
 EVIDENCE_METRICS = ["evidence_hit@4", "evidence_hit@10", "evidence_mrr@10", "evidence_map@10", "evidence_recall@10"]
-ANSWER_METRICS = ["answer_accuracy", "keyword_accuracy", "token_f1", "semantic_similarity", "refusal_accuracy",
-                  "citation_precision", "citation_coverage", "citation_support"]
+ANSWER_METRICS = ["answer_accuracy", "answer_precision", "yes_no_accuracy", "yes_no_always_yes", "keyword_accuracy",
+                  "token_f1", "semantic_similarity", "refusal_accuracy", "citation_precision", "citation_coverage",
+                  "citation_support"]
 
 
 class GoldError(ValueError):
@@ -292,6 +293,12 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
     if answered:
         answerable = [r for r in answered if r.answerable]
         summary["answer_accuracy"] = _mean([float(bool(r.correct)) for r in answered])
+        # Accuracy among the questions it did answer (a refusal is neither right nor wrong here).
+        summary["answer_precision"] = _mean([float(bool(r.correct)) for r in answered if not r.refused])
+        # Questions whose gold answer is Yes or No, and what answering "Yes" to all of them would score.
+        verdicts = [r for r in answered if r.answerable and _gold_verdict(r.expected)]
+        summary["yes_no_accuracy"] = _mean([float(bool(r.correct)) for r in verdicts])
+        summary["yes_no_always_yes"] = _mean([float(_gold_verdict(r.expected) == "yes") for r in verdicts])
         summary["keyword_accuracy"] = _mean([float(bool(r.keywords_found)) for r in answerable])
         summary["token_f1"] = _mean([r.token_f1 or 0.0 for r in answerable])
         summary["semantic_similarity"] = _mean([r.semantic_similarity or 0.0 for r in answerable])
@@ -311,6 +318,11 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
     summary["latency_p50_s"] = round(statistics.median(latencies), 3)
     summary["latency_p95_s"] = round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)
     return summary
+
+
+def _gold_verdict(answer: str) -> str:
+    word = answer.strip().rstrip(".").lower()
+    return word if word in _YES_NO else ""
 
 
 def by_type(results: list[ItemResult]) -> dict[str, dict[str, Any]]:

@@ -40,9 +40,9 @@ def test_html_scripts_and_styles_never_reach_the_text():
     markup = ("<html><head><title>Page title</title><style>p{color:red}</style></head><body>"
               "<nav>Home | World</nav><script>alert('x')</script><p>First paragraph.</p>"
               "<p>Second &amp; last.</p></body></html>")
-    text, title = html_to_text(markup)
+    text, meta = html_to_text(markup)
     cleaned = clean_text(text)
-    assert title == "Page title"
+    assert meta["title"] == "Page title"
     assert cleaned == "First paragraph.\n\nSecond & last."
 
 
@@ -120,3 +120,16 @@ def test_duplicate_doc_ids_keep_the_first(tmp_path):
     corpus = load_corpus([path])
     assert [a.text for a in corpus.articles] == ["first"]
     assert "duplicate doc_id 'd'" in corpus.problems[0].reason
+
+
+def test_outlet_and_date_come_from_html_metadata_and_front_matter(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<html><head><title>Tide report</title><meta property="og:site_name" content="BBC News">'
+        '<meta property="article:published_time" content="2023-11-02T08:00:00Z"></head>'
+        "<body><p>The spring tide reached 6.1 metres on Sunday, the harbour master said.</p></body></html>")
+    (tmp_path / "note.md").write_text("---\nsource: The Guardian\npublished_at: 2023-11-03\n---\n"
+                                      "The quay reopened on Monday after the flood, the council said.\n")
+    articles = {a.doc_id: a for a in load_corpus([tmp_path]).articles}
+    page, note = articles["page.html"], articles["note.md"]
+    assert (page.title, page.source, page.published_at) == ("Tide report", "BBC News", "2023-11-02T08:00:00Z")
+    assert (note.source, note.published_at) == ("The Guardian", "2023-11-03")

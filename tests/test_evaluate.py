@@ -9,7 +9,7 @@ import pytest
 from qa.answer import Answer, Citation
 from qa.config import Settings
 from qa.evaluate import (GoldError, GoldItem, answer_correct, compare, evaluate, evidence_scores, gate, keyword_groups_found,
-                         load_gold, report, retrieval_scores, stratified_sample, summarize, token_f1)
+                         ItemResult, load_gold, report, retrieval_scores, stratified_sample, summarize, token_f1)
 from qa.types import Passage
 
 
@@ -147,3 +147,17 @@ def test_stratified_sample_keeps_every_type_and_is_stable():
     sample = stratified_sample(items, 8)
     assert {i.type for i in sample} == {"a", "b", "c"}
     assert sample == stratified_sample(items, 8)
+
+
+def test_answer_precision_and_the_always_yes_baseline():
+    def result(expected, correct, refused=False, answerable=True):
+        return ItemResult(id=expected + str(correct), question="q", type="t", answerable=answerable,
+                          expected=expected, got="x", refused=refused, correct=correct)
+
+    results = [result("Yes", True), result("No", False), result("Yes.", False), result("Sam Altman", True),
+               result("Sam Altman", False, refused=True), result("Insufficient information.", True, refused=True,
+                                                                   answerable=False)]
+    summary = summarize(results)
+    assert summary["answer_accuracy"] == 0.5  # 3 of 6
+    assert summary["answer_precision"] == 0.5  # 2 of the 4 answered
+    assert summary["yes_no_accuracy"] == round(1 / 3, 4) and summary["yes_no_always_yes"] == round(2 / 3, 4)

@@ -34,8 +34,8 @@ def test_any_bytes_decode(data):
 @QUICK
 @given(TEXT)
 def test_html_to_text_never_raises(markup):
-    text, title = html_to_text(markup)
-    assert isinstance(text, str) and isinstance(title, str)
+    text, meta = html_to_text(markup)
+    assert isinstance(text, str) and all(isinstance(value, str) for value in meta.values())
 
 
 @QUICK
