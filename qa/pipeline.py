@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Callable
 from qa.config import Settings
 from qa.corpus import LoadedCorpus, load_corpus
 from qa.embed import Embedder, get_embedder
-from qa.index import Index, IngestReport
+from qa.index import Index, IngestReport, manifest_digest
 from qa.retrieve import Retriever
 from qa.types import Passage
 
@@ -48,22 +47,14 @@ def retriever(settings: Settings) -> Retriever:
     """The process-wide retriever for these settings, rebuilt when the index changed on disk.
 
     Another process (`qa ingest`, `qa ingest --prune`) may change the index under a running UI; the
-    manifest is rewritten on every change, so a hash of it per question tells (well under 1 ms at 609
-    articles).
+    manifest is rewritten on every change, so a hash of it per question tells.
     """
-    stamp = _manifest_stamp(settings)
+    stamp = manifest_digest(settings.manifest_path)
     with _lock:
         cached = _retrievers.get(settings)
         if cached is None or cached[1] != stamp:
             _retrievers[settings] = (Retriever(settings, embedder(settings)), stamp)
         return _retrievers[settings][0]
-
-
-def _manifest_stamp(settings: Settings) -> str | None:
-    try:
-        return hashlib.blake2b(settings.manifest_path.read_bytes(), digest_size=16).hexdigest()
-    except FileNotFoundError:
-        return None
 
 
 def search(settings: Settings, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
