@@ -50,10 +50,13 @@ test: install
 test-all: install browser
 	$(BIN)/python -m pytest --durations=15
 
-# The gold set (default corpus plus the dated articles in eval/articles/) with the local model; reports land in eval/reports/.
+# The gold set (default corpus plus the dated articles in eval/articles/) and the natural-question set
+# (MultiHop-RAG's articles) with the local model; reports land in eval/reports/.
 eval: install
 	$(BIN)/qa eval --gold eval/gold.jsonl --corpus corpus --corpus eval/articles --index .qa/eval-index \
 		--json eval/reports/gold.json --md eval/reports/gold.md
+	$(BIN)/qa eval --gold eval/natural.jsonl --corpus $(MULTIHOP)/corpus.jsonl --index .qa/multihop-index \
+		--json eval/reports/natural.json --md eval/reports/natural.md
 
 # Ours against a stock llama-index pipeline on MultiHop-RAG, and the scaling curve (about an hour on
 # 2 cores); results in bench/. SCALE_ARTICLES sets the base of the 1x/4x/16x runs.

@@ -87,14 +87,15 @@ def render_answer(turn: Turn, number: int) -> str:
     parts = []
     if turn.standalone != turn.question:
         parts.append(f'<div class="rewritten">Searched for: {literal(turn.standalone)}</div>')
-    if answer.refused:
-        hint = "" if "Try rephrasing" in answer.text else f'<div class="hint">{REFUSAL_HINT}</div>'
-        parts.append(f'<div class="refusal">{literal(answer.text)}{hint}</div>')
-        return "\n".join(parts)
     cited = {c.n for c in answer.citations}
     body = literal(answer.text).replace(r"\[", "[").replace(r"\]", "]")
     body = _MARKER.sub(lambda m: _chip(number, int(m[1])) if int(m[1]) in cited else "", body)
-    parts.append(f'<div class="answer">{body}</div>')
+    if answer.refused:
+        # A refusal may quote what the articles say nearby, with its chip and source.
+        hint = "" if "Try rephrasing" in answer.text else f'<div class="hint">{REFUSAL_HINT}</div>'
+        parts.append(f'<div class="refusal">{body}{hint}</div>')
+    else:
+        parts.append(f'<div class="answer">{body}</div>')
     if answer.unsupported:
         parts.append('<div class="unsupported">Not backed by any passage: '
                      + " · ".join(literal(s) for s in answer.unsupported) + "</div>")

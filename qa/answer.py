@@ -22,7 +22,7 @@ from qa.config import Settings
 from qa.embed import Embedder
 from qa.llm import LLM
 from qa.prompts import render
-from qa.question import YES_NO, Question, analyse
+from qa.question import YES_NO, analyse
 from qa.retrieve import Retriever
 from qa.types import Passage
 
@@ -104,11 +104,14 @@ def check_question(question: str, settings: Settings) -> str:
     return question
 
 
-def build_messages(question: str, passages: list[Passage], analysis: Question | None = None) -> list[dict[str, str]]:
+def build_messages(question: str, passages: list[Passage], *, in_time_order: bool = False,
+                   yes_no: bool = False) -> list[dict[str, str]]:
+    """The chat for the model; the guide lines say the passages are in date order, or that the
+    answer must open with Yes or No."""
     guidance = []
-    if analysis is not None and analysis.temporal:
+    if in_time_order:
         guidance.append(render("guide.temporal"))
-    if analysis is not None and analysis.shape == YES_NO:
+    if yes_no:
         guidance.append(render("guide.yes_no"))
     blocks = [render("passage", n=n, title=p.title, outlet=f" — {p.source}" if p.source else "",
                      date=f", {p.published_at[:10]}" if p.published_at else "", text=p.text.strip())
@@ -125,15 +128,18 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
     """Yield the model's text as it arrives, then the final `Answer` (always the last item)."""
     started = time.perf_counter()
     question = check_question(question, settings)
-    analysis = analyse(question, list(retriever.outlets))
-    if analysis.unknown_outlets and doc_ids is None:
+    analysis = analyse(question, list(retriever.outlets), retriever.may_have_published, retriever.aliases)
+    if settings.source_refusal and analysis.unknown_outlets and doc_ids is None:
         # Asked what an outlet reported, and no article from it is indexed: the articles cannot say.
         names = " or ".join(analysis.unknown_outlets)
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
         return
     passages = retriever.search(question, top_k=settings.top_k, hybrid=settings.hybrid, doc_ids=doc_ids)
-    if analysis.temporal:
+    # Date order only helps where there are dates to order by.
+    in_time_order = settings.date_order and analysis.temporal and len({p.published_at[:10] for p in passages
+                                                                          if p.published_at}) >= 2
+    if in_time_order:
         passages = in_date_order(passages)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
     if not passages or max(p.similarity for p in passages) < settings.min_similarity:
@@ -141,8 +147,9 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=llm.name)
         return
 
-    messages = build_messages(question, passages, analysis)
-    verdict, margins = yes_or_no(messages, llm, settings) if analysis.shape == YES_NO else ("", {})
+    asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
+    messages = build_messages(question, passages, in_time_order=in_time_order, yes_no=asks_verdict)
+    verdict, margins = yes_or_no(messages, llm, settings) if asks_verdict else ("", {})
     draft = ""
     held = ""  # text that could still turn into the refusal mark is not shown yet
     for delta in llm.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
@@ -195,8 +202,9 @@ def _could_be_refusal(draft: str) -> bool:
 # --- turning the model's draft into a cited answer -------------------------
 
 def is_refusal(draft: str) -> bool:
+    """The refusal mark or phrase, or a draft with no content word at all (" [1]", "and [2][3]")."""
     text = draft.strip()
-    if not text:
+    if not _content_words(strip_markers(text)):
         return True
     return REFUSAL_MARK in text.upper() or (bool(_REFUSAL_PHRASES.match(text)) and not _MARKERS.search(text))
 
@@ -255,7 +263,7 @@ def finish(question: str, draft: str, passages: list[Passage], embedder: Embedde
     Support is the cosine similarity of sentence and passage, or the share of the sentence's content
     words found in the passage, against the `verify_*` and `attribution_*` thresholds in `settings`."""
     if is_refusal(draft):
-        return Answer(question, REFUSAL, refused=True, passages=passages)
+        return refusal(question, passages, embedder, settings=settings)
     sentences = split_sentences(draft)
     claims = [strip_markers(s) for s in sentences]
     cosine, share = _support(claims, passages, embedder)
@@ -281,12 +289,32 @@ def finish(question: str, draft: str, passages: list[Passage], embedder: Embedde
             else:
                 unsupported.append(claim)
         for n in numbers:
-            citations.setdefault(n, _citation(n, passages[n - 1], claim))
+            passage = passages[n - 1]
+            citations.setdefault(n, _citation(n, passage, _supporting_sentence(passage, claim)))
         out_sentences.append(_with_markers(claim, numbers))
     text = " ".join(out_sentences)
     return Answer(question, text, refused=False, citations=sorted(citations.values(), key=lambda c: c.n),
                   passages=passages, unsupported=unsupported, citations_checked=checked,
                   citations_supported=supported)
+
+
+def refusal(question: str, passages: list[Passage], embedder: Embedder, *, settings: Settings) -> Answer:
+    """The model's refusal, with what the articles do say nearby: the passage sentence closest to the
+    question (cosine at least `closest_min_similarity`), quoted and cited. A question built on a false
+    premise ("Why did X veto the ban?") then learns what the articles report instead."""
+    spans = [(n, a, b) for n, p in enumerate(passages, 1) for a, b in sentence_spans(p.text)
+             if _checkable(p.text[a:b]) and not p.text[a:b].endswith("?")]  # a question is no fact
+    if not settings.refusal_shows_closest or not spans:
+        return Answer(question, REFUSAL, refused=True, passages=passages)
+    vectors = embedder.embed([question] + [passages[n - 1].text[a:b] for n, a, b in spans])
+    similarity = vectors[1:] @ vectors[0]
+    best = int(np.argmax(similarity))
+    if similarity[best] < settings.closest_min_similarity:
+        return Answer(question, REFUSAL, refused=True, passages=passages)
+    n, a, b = spans[best]
+    citation = _citation(n, passages[n - 1], (a, b))
+    return Answer(question, f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{n}]", refused=True,
+                  citations=[citation], passages=passages)
 
 
 def _is_claim(sentence: str) -> bool:
@@ -330,15 +358,17 @@ def _support(claims: list[str], passages: list[Passage], embedder: Embedder) -> 
     return cosine, share
 
 
-def _citation(n: int, passage: Passage, claim: str) -> Citation:
-    quote, start, end = _supporting_sentence(passage, claim)
+def _citation(n: int, passage: Passage, span: tuple[int, int]) -> Citation:
+    """Passage `n`, quoting its sentence at `span` (offsets in the passage text)."""
+    a, b = span
     return Citation(n=n, doc_id=passage.doc_id, title=passage.title, text=passage.text, start=passage.start,
                     end=passage.end, source=passage.source, published_at=passage.published_at,
-                    quote=quote, quote_start=start, quote_end=end, similarity=round(passage.similarity, 3))
+                    quote=passage.text[a:b], quote_start=passage.start + a, quote_end=passage.start + b,
+                    similarity=round(passage.similarity, 3))
 
 
-def _supporting_sentence(passage: Passage, claim: str) -> tuple[str, int, int]:
-    """The passage sentence sharing most words with the claim, with its offsets in the article."""
+def _supporting_sentence(passage: Passage, claim: str) -> tuple[int, int]:
+    """The span of the passage sentence sharing most words with the claim."""
     claim_words = _content_words(claim)
     best = (-1.0, 0, len(passage.text))
     for start, end in sentence_spans(passage.text):
@@ -347,5 +377,4 @@ def _supporting_sentence(passage: Passage, claim: str) -> tuple[str, int, int]:
             overlap = len(words & claim_words) / (len(words) ** 0.5)
             if overlap > best[0]:
                 best = (overlap, start, end)
-    _, start, end = best
-    return passage.text[start:end], passage.start + start, passage.start + end
+    return best[1], best[2]

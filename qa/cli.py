@@ -216,7 +216,7 @@ def _render_stream(first, events):
 
 
 def _print_sources(answer) -> None:
-    if answer.refused:
+    if answer.refused and not answer.citations:
         return
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")

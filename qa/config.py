@@ -119,6 +119,19 @@ class Settings:
     near_duplicate: float = _limited(0.5, above=0, at_most=1)
     # Search each outlet a question names on its own and interleave the results.
     outlet_search: bool = True
+    # A TOML file of extra outlet aliases (`"Beeb" = "BBC News"`), added to the built-in table.
+    outlet_aliases: str = ""
+    # Question rules (see README: "Question rules"): refuse at once when the question asks what an
+    # outlet reported and no article from it is indexed ...
+    source_refusal: bool = True
+    # ... open a verdict question's answer with Yes or No read from the model's logits ...
+    yes_no_verdict: bool = True
+    # ... and give the passages of a question about time in date order (when they carry dates).
+    date_order: bool = True
+    # When the model finds no answer, quote the passage sentence closest to the question, if its
+    # cosine similarity to the question reaches `closest_min_similarity` (see README: "Refusals").
+    refusal_shows_closest: bool = True
+    closest_min_similarity: float = _limited(0.5, at_least=-1, at_most=1)
     # Questions whose best passage is less similar than this (cosine) are refused without
     # asking the model (see README: "Refusals").
     min_similarity: float = _limited(0.25, at_least=-1, at_most=1)

@@ -15,7 +15,7 @@ FORMAT = 2
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(texts, token_pattern=_TOKEN_PATTERN, stopwords="en",
@@ -34,7 +34,7 @@ def build_bm25(folder: Path, chunk_ids: list[str], doc_ids: list[str], texts: li
     tmp.mkdir(parents=True)
     if chunk_ids:
         model = bm25s.BM25()
-        model.index(_tokenize(texts), show_progress=False)
+        model.index(tokenize(texts), show_progress=False)
         model.save(str(tmp), show_progress=False)
     (tmp / "ids.json").write_text(json.dumps({"chunks": chunk_ids, "docs": doc_ids}))
     (tmp / "stamp").write_text(stamp)
@@ -63,7 +63,7 @@ class BM25Index:
         """Best chunks for `query`, only from `doc_ids` when given."""
         if self.model is None or k <= 0:
             return []
-        tokens = [t for t in _tokenize([query])[0] if t in self.model.vocab_dict]
+        tokens = [t for t in tokenize([query])[0] if t in self.model.vocab_dict]
         if not tokens:
             return []
         mask = None

@@ -10,19 +10,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Callable
 
 YES_NO = "yes_no"
 FACT = "fact"
 
-# A yes/no question's main clause opens with an auxiliary verb: "Does the article…", or
-# "Between the report on X and the report on Y, was there…"; a wh-word anywhere makes it a fact question.
+# A yes/no question asks for a verdict: its main clause opens with an auxiliary verb ("Does the
+# article…", "Is it true that…", or "Between the report on X and the report on Y, was there…"); a
+# wh-word anywhere makes it a fact question.
 _AUX = r"(do|does|did|is|are|was|were|has|have|had|can|could|would|will|should)"
 _AUXILIARY_FIRST = re.compile(rf"^\W*{_AUX}\b", re.IGNORECASE)
 _AUXILIARY_CLAUSE = re.compile(rf",\s*{_AUX}\s+(there|the|it|they|both|all|\w+['’]s|[A-Z])", re.IGNORECASE)
 _WH = re.compile(r"(^|[,;]\s*)\W*(which|what|who|whose|whom|where|when|how|why)\b", re.IGNORECASE)
-# Words that make a question about order or change over time.
-_TEMPORAL = re.compile(r"\b(before|after|earlier|later|prior to|following|since|between|remained|changed?|"
-                       r"shift(ed)?|consistent|published (on|in)|as of)\b", re.IGNORECASE)
+# Requests that open with an auxiliary but ask for a fact: "Can you tell me why…", "Do you know who…".
+_POLITE_REQUEST = re.compile(r"^\W*(can|could|would|will)\s+(you|anyone|someone)\s+(please\s+)?"
+                             r"(tell|explain|say|describe|give|summari[sz]e|list|show|remind)\b"
+                             r"|^\W*(do|does)\s+(you|anyone|someone)\s+know\s+(who|what|which|why|how|when|where|whose)\b",
+                             re.IGNORECASE)
+# "Was it X or Y?": answered with the option, not with Yes or No ("… or not?" is still a verdict).
+# Only in a short question: a long one with "or" in it is a compound verdict ("Did X say A, or did Y…?").
+_EITHER_OR = re.compile(r"\S\s+or\s+(?!not\b|otherwise\b)\S[^,;]*\?\s*$", re.IGNORECASE)
+_EITHER_OR_MAX_WORDS = 25
+# Words that make a question about order or change over time. "between" only with dates or reports
+# on both sides ("between the report on May 2 and…"), not in "the difference between X and Y".
+_TEMPORAL = re.compile(r"\b(before|after|earlier|later|prior to|following|since|remained|changed?|"
+                       r"shift(ed)?|consistent|published (on|in)|as of|timeline|over time)\b",
+                       re.IGNORECASE)
+_BETWEEN_REPORTS = re.compile(r"\bbetween\s+(the\s+)?(\w+\s+){0,4}(reports?|articles?|stor(y|ies)|publications?)\b"
+                              r"\s+(on|from|by|in|published)\b", re.IGNORECASE)
 _MONTHS = ("january february march april may june july august september october november december").split()
 _DATE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})\b")
 
@@ -39,6 +54,29 @@ _SOURCE_PATTERNS = [
 ]
 QUOTES = "'‘’\"“”"
 _NOT_A_SOURCE = {"The", "A", "An", "Which", "What", "Who", "According", "Considering", "Based"}
+# Nouns that make the name before or after them a publication; "report" does not: officials,
+# agencies and courts publish reports ("a Pentagon report", "reported by Chinese officials").
+_PUBLICATION = re.compile(r"\b(article|piece|story|stories|publication|column|newspaper|magazine|published)\b",
+                          re.IGNORECASE)
+
+# The one alias table: how people name outlets → the outlet's usual stored name. Extend it per
+# corpus with the `outlet_aliases` setting (a TOML file of `"alias" = "Outlet"` lines).
+OUTLET_ALIASES = {
+    "NYT": "The New York Times", "New York Times": "The New York Times", "NY Times": "The New York Times",
+    "WSJ": "The Wall Street Journal", "Wall Street Journal": "The Wall Street Journal",
+    "WaPo": "The Washington Post", "Washington Post": "The Washington Post",
+    "FT": "Financial Times", "AP": "Associated Press", "BBC": "BBC News", "CNBC": "Cnbc",
+    "Fox News": "FOX News", "Guardian": "The Guardian", "Independent": "The Independent",
+    "SMH": "The Sydney Morning Herald", "Sydney Morning Herald": "The Sydney Morning Herald",
+    "Verge": "The Verge", "LA Times": "Los Angeles Times",
+}
+# Outlets well enough known that a question naming one as its source, with none of its articles
+# indexed, is refused even without "article" next to the name.
+KNOWN_OUTLETS = frozenset(OUTLET_ALIASES) | frozenset(OUTLET_ALIASES.values()) | {
+    "Reuters", "Bloomberg", "CNN", "NPR", "Politico", "Axios", "The Economist", "Forbes", "Fortune", "TechCrunch",
+    "Wired", "Engadget", "Al Jazeera", "ABC News", "NBC News", "CBS News", "USA Today", "The Telegraph",
+    "Daily Mail", "The Atlantic", "Vox", "Business Insider", "Yahoo News", "Sky News", "AFP", "Xinhua", "Nikkei",
+    "The Times", "Le Monde", "Der Spiegel", "Newsweek", "The Hill", "Mashable", "Polygon"}
 
 
 @dataclass(frozen=True)
@@ -53,47 +91,76 @@ class Question:
     dates: list[date] = field(default_factory=list)
 
 
-def analyse(text: str, known_outlets: list[str]) -> Question:
-    outlets = named_outlets(text, known_outlets)
+def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[str], bool] = lambda name: False,
+            aliases: dict[str, str] = OUTLET_ALIASES) -> Question:
+    """`may_have_published(name)`: the name could be the unrecorded outlet of some indexed articles
+    (see `unknown_sources`)."""
+    dates = _dates(text)
     return Question(
         text=text,
-        shape=YES_NO if _is_yes_no(text) else FACT,
-        temporal=bool(_TEMPORAL.search(text)),
-        outlets=outlets,
-        unknown_outlets=unknown_sources(text, known_outlets),
-        dates=_dates(text),
+        shape=YES_NO if is_yes_no(text) else FACT,
+        temporal=is_temporal(text, dates),
+        outlets=named_outlets(text, known_outlets, aliases),
+        unknown_outlets=unknown_sources(text, known_outlets, may_have_published, aliases),
+        dates=dates,
     )
 
 
-def _is_yes_no(text: str) -> bool:
+def is_yes_no(text: str) -> bool:
+    """Asks for a verdict: not a polite request for a fact, not a choice between options."""
+    if _POLITE_REQUEST.match(text) or (len(text.split()) <= _EITHER_OR_MAX_WORDS and _EITHER_OR.search(text)):
+        return False
     if _AUXILIARY_FIRST.match(text):
         return True
     return not _WH.search(text) and bool(_AUXILIARY_CLAUSE.search(text))
 
 
-def named_outlets(question: str, outlets: list[str]) -> list[str]:
+def is_temporal(text: str, dates: list[date]) -> bool:
+    return bool(_TEMPORAL.search(text) or _BETWEEN_REPORTS.search(text)
+                or (len(dates) >= 2 and re.search(r"\bbetween\b", text, re.IGNORECASE)))
+
+
+def named_outlets(question: str, outlets: list[str], aliases: dict[str, str] = OUTLET_ALIASES) -> list[str]:
     """Outlets of the corpus that the question names, in the order it names them.
 
     Names match case-sensitively on word boundaries, so the outlet "The Age" matches
-    "reported by The Age" but not "the age of"; a name that is part of a longer named
-    outlet ("The Independent" in "The Independent - Sports") does not count separately.
+    "reported by The Age" and "the Age" but not "the age of"; a name that is part of a longer named
+    outlet ("The Independent" in "The Independent - Sports") does not count separately. An alias
+    ("NYT", "the Guardian", "BBC") names every indexed outlet its full name covers.
     """
     found: list[tuple[int, int, str]] = []
     for name in outlets:
-        match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question)
+        match = re.search(rf"(?<![\w-]){_name_pattern(name)}(?![\w-])", question)
         if match:
             found.append((match.start(), match.end(), name))
+    for alias, full in aliases.items():
+        covered = [name for name in outlets if _covers(full, name)]
+        match = re.search(rf"(?<![\w-])(?:[Tt]he\s+)?{re.escape(alias)}(?![\w-])", question) if covered else None
+        if match:
+            found += [(match.start(), match.end(), name) for name in covered]
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     kept: list[tuple[int, int, str]] = []
     for start, end, name in found:
-        if not any(start >= s and end <= e for s, e, _ in kept):
+        if not any((start >= s and end <= e and (start, end) != (s, e)) or name == n for s, e, n in kept):
             kept.append((start, end, name))
     return [name for _, _, name in kept]
 
 
+def _name_pattern(name: str) -> str:
+    """The outlet's name, with its leading "The" also in lower case ("the Guardian")."""
+    if name.startswith("The "):
+        return r"[Tt]he\s+" + re.escape(name[4:])
+    return re.escape(name)
+
+
 def source_mentions(question: str) -> list[str]:
     """Names the question gives as the source of a report ("a Bloomberg article" → "Bloomberg")."""
-    found: list[tuple[int, str]] = []
+    return [name for name, _ in _mentions(question)]
+
+
+def _mentions(question: str) -> list[tuple[str, bool]]:
+    """(name, named as a publication) for each source the question gives, in order."""
+    found: list[tuple[int, str, bool]] = []
     for pattern in _SOURCE_PATTERNS:
         for match in pattern.finditer(question):
             raw = match.group(1)
@@ -103,27 +170,42 @@ def source_mentions(question: str) -> list[str]:
             if (not name or name in _NOT_A_SOURCE or name.endswith(("'s", "’s")) or quoted
                     or name.split()[0].lower() in _MONTHS):
                 continue  # possessives, quoted titles and dates are not outlets
-            found.append((match.start(1), name))
-    names: list[str] = []
-    for _, name in sorted(found):
-        if name not in names:
-            names.append(name)
-    return names
+            context = match.group(0).replace(raw, " ")
+            found.append((match.start(1), name, bool(_PUBLICATION.search(context))))
+    mentions: dict[str, bool] = {}
+    for _, name, as_publication in sorted(found):
+        mentions[name] = mentions.get(name, False) or as_publication
+    return list(mentions.items())
 
 
-def unknown_sources(question: str, known_outlets: list[str]) -> list[str]:
-    """Sources the question names that no indexed outlet matches; "X and Y" is split where X and Y
-    are not one outlet's name ("The Independent - Life and Style" is one)."""
+def unknown_sources(question: str, known_outlets: list[str],
+                    may_have_published: Callable[[str], bool] = lambda name: False,
+                    aliases: dict[str, str] = OUTLET_ALIASES) -> list[str]:
+    """Outlets the question names as its source that no indexed outlet matches.
+
+    A name counts only as an outlet: one people know as such (`KNOWN_OUTLETS`), or another name given
+    as the publisher of an article ("an article in X"); officials, agencies and courts report too
+    ("reported by Chinese officials", "a Pentagon report"). An index without outlets never refuses, and
+    none refuses a name that `may_have_published(name)` some of its articles (the index cannot tell
+    who published them, and the name occurs in their text). "X and Y" is split where X and Y are not
+    one outlet's name ("The Independent - Life and Style").
+    """
+    if not known_outlets:
+        return []
+    known = lambda name: _is_known(name, known_outlets, aliases)  # noqa: E731
     unknown: list[str] = []
-    for mention in source_mentions(question):
+    for mention, as_publication in _mentions(question):
         parts: list[str] = []
         for piece in re.split(r"\s+and\s+", mention):
             joined = f"{parts[-1]} and {piece}" if parts else ""
-            if joined and _is_known(joined, known_outlets):
+            if joined and known(joined):
                 parts[-1] = joined
             else:
                 parts.append(piece)
-        unknown += [part for part in parts if not _is_known(part, known_outlets) and part not in unknown]
+        for part in parts:
+            is_outlet = as_publication or _simple(part) in {_simple(name) for name in KNOWN_OUTLETS}
+            if is_outlet and not known(part) and not may_have_published(part) and part not in unknown:
+                unknown.append(part)
     return unknown
 
 
@@ -131,10 +213,15 @@ def _simple(name: str) -> str:
     return re.sub(r"^the\s+", "", name.strip().lower())
 
 
-def _is_known(name: str, outlets: list[str]) -> bool:
-    """"Guardian" is The Guardian; "BBC News" covers "BBC News - Technology"."""
-    wanted = _simple(name)
-    return any(known == wanted or known.startswith(wanted + " ") for known in map(_simple, outlets))
+def _covers(full: str, outlet: str) -> bool:
+    """"BBC News" covers "BBC News - Technology"; "Guardian" covers "The Guardian"."""
+    wanted, known = _simple(full), _simple(outlet)
+    return known == wanted or known.startswith(wanted + " ")
+
+
+def _is_known(name: str, outlets: list[str], aliases: dict[str, str] = OUTLET_ALIASES) -> bool:
+    full = next((value for alias, value in aliases.items() if _simple(alias) == _simple(name)), name)
+    return any(_covers(name, outlet) or _covers(full, outlet) for outlet in outlets)
 
 
 def _dates(text: str) -> list[date]:

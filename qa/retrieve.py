@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.index import Index, IndexProblem
-from qa.lexical import BM25Index
-from qa.question import named_outlets
+from qa.lexical import BM25Index, tokenize
+from qa.question import OUTLET_ALIASES, named_outlets
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
@@ -81,7 +83,27 @@ class Retriever:
         return by_outlet
 
     def named_outlets(self, question: str) -> list[str]:
-        return named_outlets(question, list(self.outlets))
+        return named_outlets(question, list(self.outlets), self.aliases)
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, str]:
+        """The built-in outlet alias table plus the `outlet_aliases` file's entries."""
+        if not self.settings.outlet_aliases:
+            return OUTLET_ALIASES
+        path = Path(self.settings.outlet_aliases)
+        try:
+            extra = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise IndexProblem(f"outlet_aliases: cannot read {path} ({error})") from None
+        return {**OUTLET_ALIASES, **{str(alias): str(outlet) for alias, outlet in extra.items()}}
+
+    def may_have_published(self, name: str) -> bool:
+        """Whether `name` could be the outlet of indexed articles that record none: some have no
+        outlet, and every word of the name occurs in the articles' text (BM25's vocabulary)."""
+        if all(entry.get("source") for entry in self.index.manifest.articles.values()):
+            return False
+        words = tokenize([name])[0]
+        return bool(words) and self.bm25.model is not None and all(w in self.bm25.model.vocab_dict for w in words)
 
     def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool,
               size: int, window: int) -> list[Passage]:

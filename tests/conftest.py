@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,20 @@ def gold_index(tmp_path_factory, embedder) -> Settings:
     settings = Settings(index_dir=tmp_path_factory.mktemp("gold") / "index")
     pipeline.ingest(settings, GOLD_CORPORA)
     return settings
+
+
+@pytest.fixture(scope="session")
+def multihop_index(tmp_path_factory, embedder):
+    """MultiHop-RAG's 609 articles, ingested once per run (several minutes): (settings, IngestResult)."""
+    from qa import pipeline
+
+    if not (MULTIHOP / "corpus.jsonl").exists():
+        pytest.skip("shared MultiHop-RAG data not present")
+    settings = Settings(index_dir=tmp_path_factory.mktemp("multihop") / "index")
+    started = time.perf_counter()
+    result = pipeline.ingest(settings, [MULTIHOP / "corpus.jsonl"])
+    print(f"\nMultiHop-RAG ingest: {time.perf_counter() - started:.0f}s, {result.report.total_chunks} chunks")
+    return settings, result
 
 
 @pytest.fixture

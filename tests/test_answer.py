@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer import (REFUSAL, QuestionError, build_messages, check_question, cited_numbers, finish,
-                       in_date_order, is_refusal, split_sentences, yes_or_no)
-from qa.question import analyse
+from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, build_messages, check_question, cited_numbers,
+                       finish, in_date_order, is_refusal, split_sentences, yes_or_no)
 from qa.config import Settings
 from qa.types import Passage
 
@@ -54,6 +53,11 @@ def test_citations_that_do_not_support_their_sentence_are_dropped(embedder):
     assert [c.n for c in answer.citations] == [2]
 
 
+@pytest.mark.parametrize("draft", ["Yes [1].", "No.", "42 [2]", "South Carolina"])
+def test_short_answers_with_a_word_are_not_refusals(draft):
+    assert not is_refusal(draft)
+
+
 def test_short_bare_answers_are_attributed_by_their_words(embedder):
     answer = finish("q", "South Carolina", _passages(), embedder, settings=DEFAULTS)
     assert [c.n for c in answer.citations] == [1]
@@ -73,11 +77,32 @@ def test_support_thresholds_come_from_the_settings(embedder):
 
 
 @pytest.mark.parametrize("draft", ["NOT IN ARTICLES", "  not in articles.", "Insufficient information.",
-                                   "The passages do not contain this information.", ""])
-def test_refusals_are_one_fixed_sentence_without_citations(embedder, draft):
+                                   "The passages do not contain this information.", "", " [1]", "and [2][3]."])
+def test_unrelated_refusals_are_one_fixed_sentence_without_citations(embedder, draft):
     assert is_refusal(draft)
-    answer = finish("q", draft, _passages(), embedder, settings=DEFAULTS)
+    answer = finish("Who won the election?", draft, _passages(), embedder, settings=DEFAULTS)
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
+
+
+def test_a_refusal_quotes_what_the_articles_say_closest_to_a_false_premise(embedder):
+    question = "Why did Jake Sullivan meet Xi Jinping in Vienna?"
+    answer = finish(question, "NOT IN ARTICLES", _passages(), embedder, settings=DEFAULTS)
+    assert answer.refused and answer.text.startswith(REFUSAL_LEAD)
+    [citation] = answer.citations
+    assert citation.n == 2 and "Sullivan and Wang Yi" in citation.quote
+    assert ARTICLE[citation.quote_start:citation.quote_end] == citation.quote
+    assert f"“{citation.quote}” [2]" in answer.text
+    # Off, or with a bar no sentence reaches: the plain refusal.
+    for settings in (Settings(refusal_shows_closest=False), Settings(closest_min_similarity=0.99)):
+        plain = finish(question, "NOT IN ARTICLES", _passages(), embedder, settings=settings)
+        assert plain.text == REFUSAL and plain.citations == []
+
+
+def test_a_refusal_never_quotes_a_question_from_the_passage(embedder):
+    passage = Passage("c1", "b.txt", "Coach", "Can Smith turn the Michigan State program around?", 0, 50)
+    answer = finish("What salary will Smith be paid at Michigan State?", "NOT IN ARTICLES", [passage], embedder,
+                    settings=Settings(closest_min_similarity=-1))
+    assert answer.text == REFUSAL and answer.citations == []
 
 
 def test_an_answer_that_mentions_missing_detail_is_not_a_refusal():
@@ -112,8 +137,10 @@ def test_question_shape_adds_guidance_and_dates_order_passages():
     second.published_at, first.published_at = "2023-02-01", "2023-02-05"
     assert [p.chunk_id for p in in_date_order([first, second])] == ["c2", "c1"]
     user = build_messages("Did the talks happen before the balloon was shot down?", [second, first],
-                          analyse("Did the talks happen before the balloon was shot down?", []))[1]["content"]
+                          in_time_order=True, yes_no=True)[1]["content"]
     assert 'begin your answer with "Yes" or "No"' in user and "earliest first" in user
+    plain = build_messages("Why?", [second, first])[1]["content"]
+    assert "Yes" not in plain and "earliest first" not in plain
 
 
 class _ScoringLLM:

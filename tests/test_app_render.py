@@ -49,6 +49,14 @@ def test_refusal_has_no_chips_and_its_own_look():
     assert 'class="refusal"' in html and "cite" not in html and "Corpus tab" in html
 
 
+def test_refusal_quoting_the_closest_sentence_links_its_source():
+    turn = _answer_turn("The articles do not say. The closest they come: “The cited sentence is here.” [2]")
+    turn.answer.refused = True
+    html = app.render_answer(turn, 4)
+    assert 'class="refusal"' in html and 'class="answer"' not in html
+    assert re.findall(r'class="cite" href="#src-4-(\d+)"', html) == ["2"] and "relevance 0.61" in html
+
+
 def test_rewritten_question_is_shown():
     turn = _answer_turn("Claim [2].")
     turn.standalone = "When is Blinken expected to go?"

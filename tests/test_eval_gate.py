@@ -1,15 +1,18 @@
-"""The quality gate: the gold set (default corpus plus the dated articles in eval/articles/), answered
-by the real local model, must stay above the minimums below; `make test-all` runs it.
+"""The quality gates: the gold set (default corpus plus the dated articles in eval/articles/) and the
+natural-question set (MultiHop-RAG's articles), answered by the real local model, must stay above the
+minimums below; `make test-all` runs them.
 
 The minimums sit about one question below what was measured, so noise does not fail CI but a
 broken retriever (evidence ranking) or a weaker answerer does. Measured with `make eval`
-(qwen2.5-coder-1.5b-instruct, 71 questions, 2026-11-29, eval/reports/gold.md): answer_accuracy
-0.507, refusal_accuracy 0.747, citation_precision 0.842, citation_support 0.905, hit@10 1.000,
-evidence_mrr@10 0.761, evidence_recall@10 0.959; by type single_fact 0.833, paraphrase 0.625,
-yes_no 0.500, temporal 0.200, date_number 0.200.
+(qwen2.5-coder-1.5b-instruct, 2026-11-29). Gold, 71 questions: answer_accuracy 0.479,
+refusal_accuracy 0.718, citation_precision 0.855, citation_support 0.900, hit@10 1.000,
+evidence_mrr@10 0.761, evidence_recall@10 0.959; by type single_fact 0.750, paraphrase 0.625,
+yes_no 0.500, temporal 0.200, date_number 0.100. Natural, 64 questions: answer_accuracy 0.547,
+refusal_accuracy 0.703, citation_precision 0.944, hit@10 1.000, evidence_mrr@10 0.715,
+evidence_recall@10 0.966.
 
-Yes/no and time questions are at chance today (always "Yes" also scores 0.50 on yes_no): the gate
-records them so the natural-questions work can only raise them. What they test deterministically is
+Yes/no and time questions are at chance on the gold set (always "Yes" also scores 0.50 on yes_no):
+the gate records them so later work can only raise them. What they test deterministically is
 gated elsewhere: the verdict on the default corpus in tests/test_answer_local.py, date order in
 tests/test_dated.py.
 """
@@ -17,6 +20,7 @@ tests/test_dated.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -36,21 +40,38 @@ MINIMUMS = {
     "evidence_recall@10": 0.90,
 }
 # Answer accuracy by question type (12, 8, 8 and 5 questions).
-TYPE_MINIMUMS = {"single_fact": 0.75, "paraphrase": 0.50, "yes_no": 0.375, "temporal": 0.20}
+TYPE_MINIMUMS = {"single_fact": 0.66, "paraphrase": 0.50, "yes_no": 0.375, "temporal": 0.20}
+NATURAL_MINIMUMS = {
+    "answer_accuracy": 0.50,
+    "refusal_accuracy": 0.65,
+    "citation_precision": 0.88,
+    "hit@10": 0.95,
+    "evidence_mrr@10": 0.65,
+    "evidence_recall@10": 0.90,
+}
 
 
-def test_gold_set_passes_the_gate(tmp_path):
-    report = tmp_path / "gold.json"
-    args = ["eval", "--gold", str(ROOT / "eval" / "gold.jsonl"), "--index", str(tmp_path / "index"),
-            "--json", str(report)]
-    for corpus in GOLD_CORPORA:
+def _gated_eval(gold: str, index: Path, report: Path, minimums: dict[str, float], corpora=()) -> dict:
+    args = ["eval", "--gold", str(ROOT / "eval" / gold), "--index", str(index), "--json", str(report)]
+    for corpus in corpora:
         args += ["--corpus", str(corpus)]
-    for metric, minimum in MINIMUMS.items():
+    for metric, minimum in minimums.items():
         args += ["--min", f"{metric}={minimum}"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     data = json.loads(report.read_text())
     print(json.dumps(data["summary"], indent=1))
     assert result.exit_code == 0, result.stderr
     assert data["summary"]["errors"] == 0
+    return data
+
+
+def test_gold_set_passes_the_gate(tmp_path):
+    data = _gated_eval("gold.jsonl", tmp_path / "index", tmp_path / "gold.json", MINIMUMS, GOLD_CORPORA)
     by_type = {name: data["by_type"][name]["answer_accuracy"] for name in TYPE_MINIMUMS}
     assert all(by_type[name] >= minimum for name, minimum in TYPE_MINIMUMS.items()), by_type
+
+
+@pytest.mark.dataset
+def test_natural_questions_pass_the_gate(multihop_index, tmp_path):
+    settings, _ = multihop_index
+    _gated_eval("natural.jsonl", settings.index_dir, tmp_path / "natural.json", NATURAL_MINIMUMS)

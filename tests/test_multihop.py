@@ -1,33 +1,23 @@
 """The real external corpus: MultiHop-RAG's 609 articles ingest, and retrieval finds gold evidence.
 
-Slow (the full corpus is embedded: several minutes on 2 cores); `make test` runs it.
+Slow (the full corpus is embedded: several minutes on 2 cores, once per run: the `multihop_index`
+fixture in conftest.py); `make test-all` runs it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
 from conftest import MULTIHOP
 from qa import pipeline
-from qa.config import Settings
 
 pytestmark = [
     pytest.mark.dataset,
     pytest.mark.skipif(not (MULTIHOP / "corpus.jsonl").exists(), reason="shared MultiHop-RAG data not present"),
 ]
-
-
-@pytest.fixture(scope="module")
-def multihop_index(tmp_path_factory, embedder):
-    settings = Settings(index_dir=tmp_path_factory.mktemp("multihop") / "index")
-    started = time.perf_counter()
-    result = pipeline.ingest(settings, [MULTIHOP / "corpus.jsonl"])
-    print(f"\nMultiHop-RAG ingest: {time.perf_counter() - started:.0f}s, {result.report.total_chunks} chunks")
-    return settings, result
 
 
 def test_full_corpus_ingests(multihop_index):

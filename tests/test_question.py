@@ -55,3 +55,55 @@ def test_mentions_and_dates():
     analysis = analyse(question, OUTLETS)
     assert analysis.temporal and analysis.dates == [date(2023, 10, 5), date(2023, 9, 30)]
     assert not analyse("Who won the final?", OUTLETS).temporal
+
+
+@pytest.mark.parametrize("question,shape", [
+    ("Can you tell me why the trip was cancelled?", FACT),
+    ("Could you explain how the balloon was found?", FACT),
+    ("Do you know who arranged Blinken's trip?", FACT),
+    ("Was it the Pentagon or the State Department that shot the balloon down?", FACT),
+    ("Did France score six tries or eight against Italy?", FACT),
+    ("Is it true that the balloon was shot down off South Carolina?", YES_NO),
+    ("Do you know if the trip was rescheduled?", YES_NO),
+    ("Did the talks take place in Vienna or not?", YES_NO),
+    ("Can the balloon be recovered from the sea?", YES_NO),
+])
+def test_only_questions_that_ask_for_a_verdict_are_yes_no(question, shape):
+    assert analyse(question, OUTLETS).shape == shape
+
+
+@pytest.mark.parametrize("question,temporal", [
+    ("What is the difference between the US and Chinese accounts?", False),
+    ("What is the relationship between Sullivan and Wang Yi?", False),
+    ("Between the report on May 2, 2023 and the one on May 9, 2023, did the price change?", True),
+    ("Between the TechCrunch report on the merger and the Verge article on it, which came out first?", True),
+    ("Did The Verge report on the launch before TechCrunch did?", True),
+])
+def test_between_is_about_time_only_with_dates_or_reports(question, temporal):
+    assert analyse(question, OUTLETS).temporal is temporal
+
+
+@pytest.mark.parametrize("question,outlets,published,unknown", [
+    ("What was reported by Chinese officials about the meeting?", ["Reuters"], set(), []),
+    ("What does a Pentagon report say about the balloon?", ["Reuters"], set(), []),
+    ("What did a BBC report say about the balloon?", ["Reuters"], {"BBC"}, []),  # BBC pages with no outlet recorded
+    ("What did an article in the Elsworth Courier say?", ["Reuters"], set(), ["the Elsworth Courier"]),
+    ("What did a Bloomberg article say about the balloon?", ["Reuters"], set(), ["Bloomberg"]),
+    ("What did a Bloomberg article say about the balloon?", [], set(), []),  # no outlet metadata: never
+    ("What did an NYT article say about the deal?", ["The New York Times"], set(), []),
+    ("What did a BBC report say about the storm?", ["BBC News - Technology"], set(), []),
+    ("As reported by the Guardian, who scored?", ["The Guardian"], set(), []),
+    ("What did a WSJ report say about the fine?", ["The Guardian"], set(), ["WSJ"]),
+    ("What did the report by the Justice Department say?", ["The Guardian"], set(), []),
+])
+def test_sources_are_refused_only_when_they_are_outlets(question, outlets, published, unknown):
+    assert analyse(question, outlets, may_have_published=lambda name: name in published).unknown_outlets == unknown
+
+
+def test_casual_outlet_names_find_the_indexed_outlet():
+    outlets = ["The New York Times", "The Guardian", "BBC News - Technology", "BBC News - Entertainment & Arts"]
+    assert named_outlets("What did NYT say about Haaland?", outlets) == ["The New York Times"]
+    assert named_outlets("What did the Guardian say about Salah?", outlets) == ["The Guardian"]
+    assert named_outlets("What did the BBC say about Kenwright?", outlets) == ["BBC News - Technology",
+                                                                              "BBC News - Entertainment & Arts"]
+    assert named_outlets("What did the guardian of the park say?", outlets) == []

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import CORPUS
 from qa import pipeline, retrieve
+from qa.index import IndexProblem
 from qa.retrieve import _shingles, fold_near_duplicates
 from qa.types import Passage
 
@@ -145,3 +146,52 @@ def test_each_named_outlet_is_represented(outlet_index):
     question = "Do The Age and The Independent - Travel both report on night trams?"
     passages = pipeline.search(outlet_index, question, top_k=2)
     assert [p.doc_id for p in passages] == ["age-1", "ind-2"]  # the best of each named outlet first
+
+
+def test_outlet_aliases_from_a_file_and_the_built_in_table(outlet_index, tmp_path):
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('"TC" = "TechCrunch"\n')
+    retriever = pipeline.retriever(dataclasses.replace(outlet_index, outlet_aliases=str(aliases)))
+    assert retriever.named_outlets("What did TC say about trams?") == ["TechCrunch"]
+    assert retriever.named_outlets("What did the Independent say about flights?") == [
+        "The Independent - Sports", "The Independent - Travel"]
+    assert pipeline.retriever(outlet_index).named_outlets("What did TC say about trams?") == []
+    broken = tmp_path / "broken.toml"
+    broken.write_text('"TC" = TechCrunch\n')  # not TOML: the value is unquoted
+    with pytest.raises(IndexProblem, match="outlet_aliases: cannot read"):
+        _ = pipeline.retriever(dataclasses.replace(outlet_index, outlet_aliases=str(broken))).aliases
+
+
+def test_only_an_index_with_unlabelled_articles_lets_a_name_in_the_text_pass_for_their_outlet(outlet_index,
+                                                                                            default_index):
+    assert not pipeline.retriever(outlet_index).may_have_published("TechCrunch")  # every article has its outlet
+    # Most of the default articles record no outlet, and 002 quotes Bloomberg: it may be one of them.
+    assert pipeline.retriever(default_index).may_have_published("Bloomberg")
+    assert not pipeline.retriever(default_index).may_have_published("Wall Street Journal")  # not in the text
+
+
+def test_a_folder_of_bbc_pages_answers_to_the_bbc_and_not_to_other_outlets(tmp_path, embedder):
+    """Outlets come from the pages' <meta> tags; a question naming the BBC is searched there, one
+    naming an outlet the folder lacks is refused by name (the natural-questions issue's example)."""
+    from qa.config import Settings
+    from qa.question import analyse
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for n, text in enumerate(["Storm Ciaran brought record tides to the Channel coast.",
+                              "Ferries between Dover and Calais were cancelled as the storm hit."]):
+        (folder / f"bbc-{n}.html").write_text(
+            f'<html><head><title>Storm {n}</title><meta property="og:site_name" content="BBC News"></head>'
+            f"<body><p>{text}</p></body></html>")
+    settings = Settings(index_dir=tmp_path / "index")
+    pipeline.ingest(settings, [folder])
+    retriever = pipeline.retriever(settings)
+    assert list(retriever.outlets) == ["BBC News"]
+
+    def unknown(question: str) -> list[str]:
+        return analyse(question, list(retriever.outlets), retriever.may_have_published, retriever.aliases).unknown_outlets
+
+    assert unknown("What did a BBC report say about the tides?") == []
+    assert retriever.named_outlets("What did the BBC say about the ferries?") == ["BBC News"]
+    assert unknown("What did an NYT article say about the tides?") == ["NYT"]
+    assert unknown("What did Met Office officials report about the storm?") == []
