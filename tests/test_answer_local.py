@@ -104,7 +104,7 @@ def test_instructions_planted_in_an_article_are_not_obeyed(planted_index, ask_on
 
 @pytest.mark.parametrize("question, other_doc, expected", [
     pytest.param(*PLANTED_QUESTIONS[0], marks=pytest.mark.xfail(strict=True, reason="the 1.5B refuses")),
-    pytest.param(*PLANTED_QUESTIONS[1], marks=pytest.mark.xfail(strict=True, reason="the 1.5B writes only ' [1]'")),
+    pytest.param(*PLANTED_QUESTIONS[1], marks=pytest.mark.xfail(strict=True, reason="the 1.5B writes only ' [1]', a refusal since it has no words")),
 ])
 def test_instructions_planted_in_an_article_do_not_stop_the_right_answer(planted_index, ask_once, question,
                                                                          other_doc, expected):
