@@ -136,9 +136,9 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
         return
     passages = retriever.search(question, top_k=settings.top_k, hybrid=settings.hybrid, doc_ids=doc_ids)
-    # Date order only helps where there are dates to order by.
-    in_time_order = settings.date_order and analysis.temporal and len({p.published_at[:10] for p in passages
-                                                                          if p.published_at}) >= 2
+    # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
+    # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
+    in_time_order = settings.date_order and analysis.temporal
     if in_time_order:
         passages = in_date_order(passages)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}

@@ -126,7 +126,7 @@ class Settings:
     source_refusal: bool = True
     # ... open a verdict question's answer with Yes or No read from the model's logits ...
     yes_no_verdict: bool = True
-    # ... and give the passages of a question about time in date order (when they carry dates).
+    # ... and give the passages of a question about time in date order, and say so.
     date_order: bool = True
     # When the model finds no answer, quote the passage sentence closest to the question, if its
     # cosine similarity to the question reaches `closest_min_similarity` (see README: "Refusals").

@@ -33,10 +33,7 @@ VERDICT_AT_CHANCE = pytest.mark.xfail(strict=True, reason="yes/no verdict from l
 
 
 @pytest.mark.parametrize("question, verdict", [
-    # Yes/No margin -0.02: the old prompt's "earliest first" line, which was false for these undated
-    # articles, tipped it to Yes (+0.24).
-    pytest.param("Was Blinken's trip to Beijing postponed after the balloon crossed the United States?", "Yes",
-                 marks=VERDICT_AT_CHANCE),
+    ("Was Blinken's trip to Beijing postponed after the balloon crossed the United States?", "Yes"),
     ("Was Blinken's February trip to China called off because of a Chinese destroyer in the Taiwan Strait?", "No"),
     pytest.param("Did the Pentagon shoot down the Chinese balloon?", "Yes", marks=VERDICT_AT_CHANCE),
     pytest.param("Did Blinken make his planned February trip to Beijing?", "No", marks=VERDICT_AT_CHANCE),
