@@ -20,9 +20,10 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
+from qa.evidence import Evidence, in_date_order, select, sentence_spans, whole_passages
 from qa.llm import LLM
 from qa.prompts import render
-from qa.question import YES_NO, analyse
+from qa.question import YES_NO, Question, analyse
 from qa.retrieve import Retriever
 from qa.types import Passage
 
@@ -34,10 +35,6 @@ _REFUSAL_PHRASES = re.compile(
     r"^\W*(not in (the )?articles|insufficient information|the (passages|articles|sources) (do not|don't|does not) "
     r"(contain|mention|say|provide|specify)|(there is )?no information|i (cannot|can't|don't know))", re.IGNORECASE)
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"[.!?]+[”\"’)]*(?=\s)|\n+")
-# A full stop after these is not a sentence end ("U.S.", "Mr.", "Jan.").
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|No|vs|etc|Inc|Corp|Co|Ltd|"
-                           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$")
 _WORD = re.compile(r"\w+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _STOPWORDS = frozenset(
@@ -75,6 +72,8 @@ class Answer:
     refused: bool
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    # What the model read, numbered as cited: [n] is evidence[n - 1].
+    evidence: list[Evidence] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     # Citations the model wrote that were checked against their passage, and those that passed.
     citations_checked: int = 0
@@ -104,23 +103,52 @@ def check_question(question: str, settings: Settings) -> str:
     return question
 
 
-def build_messages(question: str, passages: list[Passage], *, in_time_order: bool = False,
+def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bool = False,
                    yes_no: bool = False) -> list[dict[str, str]]:
-    """The chat for the model; the guide lines say the passages are in date order, or that the
-    answer must open with Yes or No."""
+    """The chat for the model: the evidence grouped by article under one heading each, numbered for
+    citation; the guide lines say the articles are in date order, or that the answer must open with
+    Yes or No."""
     guidance = []
     if in_time_order:
         guidance.append(render("guide.temporal"))
     if yes_no:
         guidance.append(render("guide.yes_no"))
-    blocks = [render("passage", n=n, title=p.title, outlet=f" — {p.source}" if p.source else "",
-                     date=f", {p.published_at[:10]}" if p.published_at else "", text=p.text.strip())
-              for n, p in enumerate(passages, start=1)]
+    blocks: list[list[str]] = []
+    for n, e in enumerate(evidence, start=1):
+        if n == 1 or e.passage.doc_id != evidence[n - 2].passage.doc_id:
+            p = e.passage
+            blocks.append([render("evidence.article", title=p.title, outlet=f" · {p.source}" if p.source else "",
+                                  date=f" · {p.published_at[:10]}" if p.published_at else "")])
+        blocks[-1].append(render("evidence.sentence", n=n, text=" ".join(e.text.split())))
     return [
         {"role": "system", "content": render("answer.system")},
-        {"role": "user", "content": render("answer.user", passages="\n\n".join(blocks), question=question,
-                                               guidance="\n".join(guidance)).strip()},
+        {"role": "user", "content": render("answer.user", passages="\n\n".join("\n".join(b) for b in blocks),
+                                               question=question, guidance="\n".join(guidance)).strip()},
     ]
+
+
+def gather(question: str, analysis: Question, *, settings: Settings, retriever: Retriever,
+           doc_ids: list[str] | None = None) -> tuple[list[Passage], list[Evidence]]:
+    """Retrieval, then the evidence stage: the passages found and what the model will read."""
+    depth = max(settings.top_k, settings.evidence_passages) if settings.evidence else settings.top_k
+    passages = retriever.search(question, top_k=depth, hybrid=settings.hybrid, doc_ids=doc_ids)
+    return passages, evidence_for(question, analysis, passages, settings=settings, embedder=retriever.embedder)
+
+
+def evidence_for(question: str, analysis: Question, passages: list[Passage], *, settings: Settings,
+                 embedder: Embedder) -> list[Evidence]:
+    """What the model reads of `passages`, in prompt order (articles in date order for a question
+    about time); whole passages when the evidence stage is off."""
+    if settings.evidence:
+        evidence = select(question, passages[:settings.evidence_passages], embedder, settings,
+                          outlets=analysis.outlets)
+    else:
+        evidence = whole_passages(passages[:settings.top_k])
+    # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
+    # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
+    if settings.date_order and analysis.temporal:
+        evidence = in_date_order(evidence)
+    return evidence
 
 
 def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM,
@@ -128,19 +156,15 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
     """Yield the model's text as it arrives, then the final `Answer` (always the last item)."""
     started = time.perf_counter()
     question = check_question(question, settings)
-    analysis = analyse(question, list(retriever.outlets), retriever.may_have_published, retriever.aliases)
+    analysis = retriever.analyse(question)
     if settings.source_refusal and analysis.unknown_outlets and doc_ids is None:
         # Asked what an outlet reported, and no article from it is indexed: the articles cannot say.
         names = " or ".join(analysis.unknown_outlets)
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
         return
-    passages = retriever.search(question, top_k=settings.top_k, hybrid=settings.hybrid, doc_ids=doc_ids)
-    # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
-    # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
+    passages, evidence = gather(question, analysis, settings=settings, retriever=retriever, doc_ids=doc_ids)
     in_time_order = settings.date_order and analysis.temporal
-    if in_time_order:
-        passages = in_date_order(passages)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
     if not passages or max(p.similarity for p in passages) < settings.min_similarity:
         timings["total_s"] = round(time.perf_counter() - started, 3)
@@ -148,7 +172,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         return
 
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
-    messages = build_messages(question, passages, in_time_order=in_time_order, yes_no=asks_verdict)
+    messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
     verdict, margins = yes_or_no(messages, llm, settings) if asks_verdict else ("", {})
     draft = ""
     held = ""  # text that could still turn into the refusal mark is not shown yet
@@ -163,7 +187,8 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         if held:
             yield held
             held = ""
-    answer = finish(question, draft, passages, retriever.embedder, settings=settings)
+    answer = finish(question, draft, evidence, retriever.embedder, settings=settings)
+    answer.passages = passages
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
     answer.margins = margins
@@ -189,11 +214,6 @@ def yes_or_no(messages: list[dict[str, str]], llm: LLM, settings: Settings) -> t
     return ("Yes" if margins["yes_no"] > settings.yes_no_bias else "No"), margins
 
 
-def in_date_order(passages: list[Passage]) -> list[Passage]:
-    """Earliest published first (undated last), so the model never orders dates itself."""
-    return sorted(passages, key=lambda p: (not p.published_at, p.published_at))
-
-
 def _could_be_refusal(draft: str) -> bool:
     head = draft.lstrip().upper()
     return REFUSAL_MARK.startswith(head[: len(REFUSAL_MARK)]) or bool(_REFUSAL_PHRASES.match(draft))
@@ -207,26 +227,6 @@ def is_refusal(draft: str) -> bool:
     if not _content_words(strip_markers(text)):
         return True
     return REFUSAL_MARK in text.upper() or (bool(_REFUSAL_PHRASES.match(text)) and not _MARKERS.search(text))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence in `text`, whitespace trimmed."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.group().strip() and _ABBREVIATION.search(text[max(start, match.start() - 4):match.start() + 1]):
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(text)))
-    trimmed = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            trimmed.append((a, b))
-    return trimmed
 
 
 def split_sentences(text: str) -> list[str]:
@@ -257,23 +257,24 @@ def strip_markers(sentence: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKERS.sub(" ", sentence).split()))
 
 
-def finish(question: str, draft: str, passages: list[Passage], embedder: Embedder, *, settings: Settings) -> Answer:
-    """The cited answer: every [n] checked against passage n (kept only where the passage supports
-    the sentence), uncited claims attributed where a passage supports them, the rest `unsupported`.
-    Support is the cosine similarity of sentence and passage, or the share of the sentence's content
-    words found in the passage, against the `verify_*` and `attribution_*` thresholds in `settings`."""
+def finish(question: str, draft: str, evidence: list[Evidence], embedder: Embedder, *,
+           settings: Settings) -> Answer:
+    """The cited answer: every [n] checked against evidence n (kept only where it supports the
+    sentence), uncited claims attributed where a piece of evidence supports them, the rest
+    `unsupported`. Support is the cosine similarity of sentence and evidence, or the share of the
+    sentence's content words found in it, against the `verify_*` and `attribution_*` thresholds."""
     if is_refusal(draft):
-        return refusal(question, passages, embedder, settings=settings)
+        return refusal(question, evidence, embedder, settings=settings)
     sentences = split_sentences(draft)
     claims = [strip_markers(s) for s in sentences]
-    cosine, share = _support(claims, passages, embedder)
+    cosine, share = _support(claims, [e.text for e in evidence], embedder)
 
     out_sentences: list[str] = []
     unsupported: list[str] = []
     citations: dict[int, Citation] = {}
     checked = supported = 0
     for i, (sentence, claim) in enumerate(zip(sentences, claims)):
-        numbers = cited_numbers(sentence, len(passages))
+        numbers = cited_numbers(sentence, len(evidence))
         if numbers and _checkable(claim):
             kept = [n for n in numbers if _supports(cosine[i, n - 1], share[i, n - 1], settings.verify_min_similarity,
                                                     settings.verify_min_word_share)]
@@ -289,32 +290,33 @@ def finish(question: str, draft: str, passages: list[Passage], embedder: Embedde
             else:
                 unsupported.append(claim)
         for n in numbers:
-            passage = passages[n - 1]
-            citations.setdefault(n, _citation(n, passage, _supporting_sentence(passage, claim)))
+            citations.setdefault(n, _citation(n, evidence[n - 1], _supporting_sentence(evidence[n - 1], claim)))
         out_sentences.append(_with_markers(claim, numbers))
     text = " ".join(out_sentences)
     return Answer(question, text, refused=False, citations=sorted(citations.values(), key=lambda c: c.n),
-                  passages=passages, unsupported=unsupported, citations_checked=checked,
-                  citations_supported=supported)
+                  passages=[e.passage for e in evidence], evidence=evidence, unsupported=unsupported,
+                  citations_checked=checked, citations_supported=supported)
 
 
-def refusal(question: str, passages: list[Passage], embedder: Embedder, *, settings: Settings) -> Answer:
-    """The model's refusal, with what the articles do say nearby: the passage sentence closest to the
-    question (cosine at least `closest_min_similarity`), quoted and cited. A question built on a false
-    premise ("Why did X veto the ban?") then learns what the articles report instead."""
-    spans = [(n, a, b) for n, p in enumerate(passages, 1) for a, b in sentence_spans(p.text)
-             if _checkable(p.text[a:b]) and not p.text[a:b].endswith("?")]  # a question is no fact
+def refusal(question: str, evidence: list[Evidence], embedder: Embedder, *, settings: Settings) -> Answer:
+    """The model's refusal, with what the articles do say nearby: the evidence sentence closest to
+    the question (cosine at least `closest_min_similarity`), quoted and cited. A question built on a
+    false premise ("Why did X veto the ban?") then learns what the articles report instead."""
+    plain = Answer(question, REFUSAL, refused=True, passages=[e.passage for e in evidence], evidence=evidence)
+    spans = [(n, e.start + a, e.start + b) for n, e in enumerate(evidence, 1) for a, b in sentence_spans(e.text)
+             if _checkable(e.text[a:b]) and not e.text[a:b].endswith("?")]  # a question is no fact
     if not settings.refusal_shows_closest or not spans:
-        return Answer(question, REFUSAL, refused=True, passages=passages)
-    vectors = embedder.embed([question] + [passages[n - 1].text[a:b] for n, a, b in spans])
+        return plain
+    vectors = embedder.embed([question] + [evidence[n - 1].passage.text[a:b] for n, a, b in spans])
     similarity = vectors[1:] @ vectors[0]
     best = int(np.argmax(similarity))
     if similarity[best] < settings.closest_min_similarity:
-        return Answer(question, REFUSAL, refused=True, passages=passages)
+        return plain
     n, a, b = spans[best]
-    citation = _citation(n, passages[n - 1], (a, b))
-    return Answer(question, f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{n}]", refused=True,
-                  citations=[citation], passages=passages)
+    citation = _citation(n, evidence[n - 1], (a, b))
+    plain.text = f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{n}]"
+    plain.citations = [citation]
+    return plain
 
 
 def _is_claim(sentence: str) -> bool:
@@ -343,38 +345,39 @@ def _content_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)} - _STOPWORDS
 
 
-def _support(claims: list[str], passages: list[Passage], embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
-    """(cosine similarity, share of the claim's content words found in the passage), claims × passages."""
-    if not claims or not passages:
-        return np.zeros((len(claims), len(passages))), np.zeros((len(claims), len(passages)))
-    vectors = embedder.embed(claims + [p.text for p in passages])
+def _support(claims: list[str], texts: list[str], embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
+    """(cosine similarity, share of the claim's content words found in the text), claims × texts."""
+    if not claims or not texts:
+        return np.zeros((len(claims), len(texts))), np.zeros((len(claims), len(texts)))
+    vectors = embedder.embed(claims + texts)
     cosine = vectors[: len(claims)] @ vectors[len(claims):].T
-    passage_words = [_content_words(p.text) for p in passages]
+    text_words = [_content_words(t) for t in texts]
     share = np.zeros_like(cosine)
     for i, claim in enumerate(claims):
         words = _content_words(claim)
         if words:
-            share[i] = [len(words & pw) / len(words) for pw in passage_words]
+            share[i] = [len(words & tw) / len(words) for tw in text_words]
     return cosine, share
 
 
-def _citation(n: int, passage: Passage, span: tuple[int, int]) -> Citation:
-    """Passage `n`, quoting its sentence at `span` (offsets in the passage text)."""
+def _citation(n: int, evidence: Evidence, span: tuple[int, int]) -> Citation:
+    """Evidence `n`, quoting its passage's text at `span` (offsets in the passage text)."""
     a, b = span
+    passage = evidence.passage
     return Citation(n=n, doc_id=passage.doc_id, title=passage.title, text=passage.text, start=passage.start,
                     end=passage.end, source=passage.source, published_at=passage.published_at,
                     quote=passage.text[a:b], quote_start=passage.start + a, quote_end=passage.start + b,
                     similarity=round(passage.similarity, 3))
 
 
-def _supporting_sentence(passage: Passage, claim: str) -> tuple[int, int]:
-    """The span of the passage sentence sharing most words with the claim."""
+def _supporting_sentence(evidence: Evidence, claim: str) -> tuple[int, int]:
+    """The span (in the passage text) of the evidence's sentence sharing most words with the claim."""
     claim_words = _content_words(claim)
-    best = (-1.0, 0, len(passage.text))
-    for start, end in sentence_spans(passage.text):
-        words = _content_words(passage.text[start:end])
+    best = (-1.0, evidence.start, evidence.end)
+    for a, b in sentence_spans(evidence.text):
+        words = _content_words(evidence.text[a:b])
         if words:
             overlap = len(words & claim_words) / (len(words) ** 0.5)
             if overlap > best[0]:
-                best = (overlap, start, end)
+                best = (overlap, evidence.start + a, evidence.start + b)
     return best[1], best[2]

@@ -106,8 +106,21 @@ class Settings:
     header_tokens: int = _limited(40, at_least=0)
     # Texts per embedding batch.
     embed_batch_size: int = _limited(32, at_least=1)
-    # Passages returned by retrieval.
+    # Passages returned by retrieval (and read whole by the model when `evidence` is off).
     top_k: int = _limited(6, at_least=1)
+    # The evidence stage (see README: "Evidence"): the model reads the best sentences of the top
+    # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
+    evidence: bool = True
+    evidence_passages: int = _limited(10, at_least=1)
+    context_tokens: int = _limited(350, at_least=16)
+    # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
+    # (scaled to the best) ...
+    evidence_bm25_weight: float = _limited(0.3, at_least=0)
+    # ... + this weight / (rank of its passage in retrieval, from 1).
+    evidence_rank_weight: float = _limited(0.1, at_least=0)
+    # Every article whose best sentence scores within this of the best sentence overall gets that
+    # sentence first (coverage across articles: a comparison needs both sides).
+    evidence_article_margin: float = _limited(0.15, at_least=0)
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True
     # Weight of the vector ranking in the fusion (BM25's is 1).

@@ -20,11 +20,14 @@ from typing import Any, Callable
 
 from qa.answer import Answer, cited_numbers, split_sentences
 from qa.config import Settings, describe
+from qa.evidence import Evidence
 from qa.types import Passage
 
 RETRIEVAL_DEPTH = 10
 RETRIEVAL_METRICS = ["hit@4", "hit@10", "recall@10", "mrr@10"]
 EVIDENCE_METRICS = ["evidence_hit@4", "evidence_hit@10", "evidence_mrr@10", "evidence_map@10", "evidence_recall@10"]
+# What the model reads (the evidence stage's output): its size, and how much gold evidence is inside.
+CONTEXT_METRICS = ["context_tokens_p50", "context_tokens_p95", "context_evidence_recall", "context_evidence_all"]
 ANSWER_METRICS = ["answer_accuracy", "answer_precision", "yes_no_accuracy", "yes_no_always_yes", "keyword_accuracy",
                   "token_f1", "semantic_similarity", "refusal_accuracy", "citation_precision", "citation_coverage",
                   "citation_support"]
@@ -143,10 +146,10 @@ def citation_stats(answer: Answer, sources: list[str]) -> tuple[int, int, int, i
     """(citations whose article is a gold source, citations, sentences with a citation, sentences)."""
     good = 0
     for citation in answer.citations:
-        passage = answer.passages[citation.n - 1]
+        passage = answer.evidence[citation.n - 1].passage
         good += bool({passage.doc_id, *passage.also_in} & set(sources))
     sentences = split_sentences(answer.text)
-    cited = sum(bool(cited_numbers(s, len(answer.passages))) for s in sentences)
+    cited = sum(bool(cited_numbers(s, len(answer.evidence))) for s in sentences)
     return good, len(answer.citations), cited, len(sentences)
 
 
@@ -194,6 +197,16 @@ def evidence_scores(evidence: list[str], texts: list[str]) -> dict[str, float]:
     }
 
 
+def context_scores(evidence: list[str], context: list[str]) -> dict[str, float]:
+    """Share of the gold evidence sentences inside what the model reads (normalised as `evidence_hit`),
+    and whether all of them are. A gold sentence the evidence stage split in two counts when each of
+    its sentences is there: it is scored by its pieces found in the context's joined text."""
+    gold = [_squash(e) for e in evidence]
+    joined = _squash(" ".join(context))
+    inside = [g in joined for g in gold]
+    return {"context_evidence_recall": sum(inside) / len(inside), "context_evidence_all": float(all(inside))}
+
+
 # --- a run -------------------------------------------------------------------
 
 @dataclass
@@ -219,22 +232,29 @@ class ItemResult:
     citations_checked: int = 0
     citations_supported: int = 0
     margins: dict[str, float] = field(default_factory=dict)
+    context_tokens: int | None = None
     latency_s: float = 0.0
     error: str | None = None
 
 
 def evaluate(items: list[GoldItem], settings: Settings, *, search: Callable[..., list[Passage]],
              answer: Callable[[str], Answer] | None, embed: Callable[[list[str]], Any] | None,
+             context: Callable[[str, list[Passage]], tuple[list[Evidence], int]] | None = None,
              on_progress: Callable[[], None] | None = None) -> list[ItemResult]:
-    """Score each item; `answer` None means retrieval only."""
+    """Score each item; `answer` None means retrieval only. `context(question, passages)` gives what
+    the model reads of the passages and its length in tokens."""
     results = []
     for item in items:
         started = time.perf_counter()
-        passages = search(item.question, top_k=max(RETRIEVAL_DEPTH, settings.top_k))
+        passages = search(item.question, top_k=max(RETRIEVAL_DEPTH, settings.top_k, settings.evidence_passages))
         result = ItemResult(item.id, item.question, item.type or "untyped", item.answerable, item.answer,
                             retrieved_docs=[p.doc_id for p in passages[:RETRIEVAL_DEPTH]])
         if item.answerable and item.sources:
             result.retrieval = retrieval_scores(item, passages)
+        if context is not None:
+            evidence, result.context_tokens = context(item.question, passages)
+            if item.answerable and item.evidence:
+                result.retrieval.update(context_scores(item.evidence, [e.text for e in evidence]))
         result.latency_s = time.perf_counter() - started
         if answer is not None:
             _score_answer(result, item, answer)
@@ -285,10 +305,14 @@ def _mean(values: list[float]) -> float | None:
 def summarize(results: list[ItemResult]) -> dict[str, Any]:
     summary: dict[str, Any] = {"n": len(results), "answerable": sum(r.answerable for r in results)}
     with_retrieval = [r for r in results if r.retrieval]
-    for metric in RETRIEVAL_METRICS + EVIDENCE_METRICS:
+    for metric in RETRIEVAL_METRICS + EVIDENCE_METRICS + CONTEXT_METRICS[2:]:
         values = [r.retrieval[metric] for r in with_retrieval if metric in r.retrieval]
         if values:
             summary[metric] = _mean(values)
+    tokens = sorted(r.context_tokens for r in results if r.context_tokens is not None)
+    if tokens:
+        summary["context_tokens_p50"] = _percentile(tokens, 0.5)
+        summary["context_tokens_p95"] = _percentile(tokens, 0.95)
     answered = [r for r in results if r.got is not None]
     if answered:
         answerable = [r for r in answered if r.answerable]
@@ -316,8 +340,15 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
         summary["errors"] = sum(r.error is not None for r in answered)
     latencies = sorted(r.latency_s for r in results)
     summary["latency_p50_s"] = round(statistics.median(latencies), 3)
-    summary["latency_p95_s"] = round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)
+    summary["latency_p95_s"] = round(_percentile(latencies, 0.95), 3)
     return summary
+
+
+def _percentile(ordered: list, share: float):
+    """The value at `share` of a sorted list (the median for 0.5, as statistics.median gives)."""
+    if share == 0.5:
+        return statistics.median(ordered)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def _gold_verdict(answer: str) -> str:
@@ -465,6 +496,7 @@ def run(gold_path: Path, settings: Settings, *, retrieval_only: bool = False, li
         search=lambda q, top_k: pipeline.search(settings, q, top_k=top_k),
         answer=None if llm is None else (lambda q: pipeline.ask(settings, q)),
         embed=None if llm is None else retriever.embedder.embed,
+        context=lambda q, passages: pipeline.context(settings, q, passages),
         on_progress=on_progress,
     )
     config = fingerprint(gold_path, settings, retriever.index.manifest, None if llm is None else llm.name)

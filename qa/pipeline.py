@@ -62,6 +62,15 @@ def search(settings: Settings, query: str, *, top_k: int | None = None, hybrid: 
     return retriever(settings).search(query, top_k=top_k, hybrid=hybrid, doc_ids=doc_ids)
 
 
+def context(settings: Settings, question: str, passages: list[Passage]):
+    """What the model reads of `passages` for `question` (the evidence stage), and its length in word pieces."""
+    from qa.answer import evidence_for
+
+    found = retriever(settings)
+    evidence = evidence_for(question, found.analyse(question), passages, settings=settings, embedder=found.embedder)
+    return evidence, sum(len(found.embedder.tokenize(e.text)) for e in evidence)
+
+
 def index_status(settings: Settings) -> dict:
     """What is in the index, without loading the embedding model."""
     from qa.index import Manifest

@@ -14,7 +14,7 @@ from qa.config import Settings
 from qa.embed import Embedder
 from qa.index import Index, IndexProblem
 from qa.lexical import BM25Index, tokenize
-from qa.question import OUTLET_ALIASES, named_outlets
+from qa.question import OUTLET_ALIASES, Question, analyse, named_outlets
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
@@ -81,6 +81,10 @@ class Retriever:
             if entry.get("source"):
                 by_outlet.setdefault(entry["source"], []).append(doc_id)
         return by_outlet
+
+    def analyse(self, question: str) -> Question:
+        """The question read with this index's outlets and aliases (`qa.question.analyse`)."""
+        return analyse(question, list(self.outlets), self.may_have_published, self.aliases)
 
     def named_outlets(self, question: str) -> list[str]:
         return named_outlets(question, list(self.outlets), self.aliases)

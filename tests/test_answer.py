@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, build_messages, check_question, cited_numbers,
-                       finish, in_date_order, is_refusal, split_sentences, yes_or_no)
+                       finish, is_refusal, split_sentences, yes_or_no)
 from qa.config import Settings
+from qa.evidence import Evidence, in_date_order, whole_passages
 from qa.types import Passage
 
 ARTICLE = ("Blinken postponed his trip to Beijing after a Chinese spy balloon crossed the United States. "
@@ -15,12 +16,13 @@ ARTICLE = ("Blinken postponed his trip to Beijing after a Chinese spy balloon cr
 DEFAULTS = Settings()
 
 
-def _passages() -> list[Passage]:
+def _passages() -> list[Evidence]:
+    """Two passages of one article, each read whole (as with the evidence stage off)."""
     first = ARTICLE.index("Talks")
-    return [
+    return whole_passages([
         Passage("c1", "a.txt", "Trip postponed", ARTICLE[:first].strip(), 0, first - 1, source="Wire"),
-        Passage("c2", "a.txt", "Trip postponed", ARTICLE[first:], first, len(ARTICLE)),
-    ]
+        Passage("c2", "b.txt", "Talks held", ARTICLE[first:], first, len(ARTICLE)),
+    ])
 
 
 def test_markers_are_parsed_and_out_of_range_ones_dropped(embedder):
@@ -100,7 +102,7 @@ def test_a_refusal_quotes_what_the_articles_say_closest_to_a_false_premise(embed
 
 def test_a_refusal_never_quotes_a_question_from_the_passage(embedder):
     passage = Passage("c1", "b.txt", "Coach", "Can Smith turn the Michigan State program around?", 0, 50)
-    answer = finish("What salary will Smith be paid at Michigan State?", "NOT IN ARTICLES", [passage], embedder,
+    answer = finish("What salary will Smith be paid at Michigan State?", "NOT IN ARTICLES", whole_passages([passage]), embedder,
                     settings=Settings(closest_min_similarity=-1))
     assert answer.text == REFUSAL and answer.citations == []
 
@@ -124,18 +126,23 @@ def test_questions_are_checked():
         check_question("x" * 2001, settings)
 
 
-def test_prompt_comes_from_files_and_numbers_passages():
+def test_prompt_comes_from_files_and_numbers_evidence_under_one_heading_per_article():
     messages = build_messages("Why?", _passages())
     assert messages[0]["role"] == "system" and "NOT IN ARTICLES" in messages[0]["content"]
     user = messages[1]["content"]
-    assert "[1] (Trip postponed — Wire)" in user and "[2] (Trip postponed)" in user
+    assert "Trip postponed · Wire\n[1] Blinken postponed" in user and "Talks held\n[2] Talks in Vienna" in user
     assert user.rstrip().endswith("Question: Why?")
+    # Two sentences of one article share its heading, numbered in turn.
+    passage = _passages()[0].passage
+    split = passage.text.index("The balloon")
+    user = build_messages("Why?", [Evidence(passage, 0, split - 1), Evidence(passage, split, len(passage.text))])
+    assert user[1]["content"].count("Trip postponed") == 1 and "\n[2] The balloon was shot down" in user[1]["content"]
 
 
 def test_question_shape_adds_guidance_and_dates_order_passages():
     first, second = _passages()
-    second.published_at, first.published_at = "2023-02-01", "2023-02-05"
-    assert [p.chunk_id for p in in_date_order([first, second])] == ["c2", "c1"]
+    second.passage.published_at, first.passage.published_at = "2023-02-01", "2023-02-05"
+    assert [e.passage.chunk_id for e in in_date_order([first, second])] == ["c2", "c1"]
     user = build_messages("Did the talks happen before the balloon was shot down?", [second, first],
                           in_time_order=True, yes_no=True)[1]["content"]
     assert 'begin your answer with "Yes" or "No"' in user and "earliest first" in user

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from qa.answer import Answer, Citation
+from qa.evidence import whole_passages
 from qa.config import Settings
 from qa.evaluate import (GoldError, GoldItem, answer_correct, compare, evaluate, evidence_scores, gate, keyword_groups_found,
                          ItemResult, load_gold, report, retrieval_scores, stratified_sample, summarize, token_f1)
@@ -78,7 +79,7 @@ def test_evidence_found_only_partly():
 
 def _answer(text: str, citations: list[int], passages: list[Passage], refused: bool = False) -> Answer:
     cites = [Citation(n, passages[n - 1].doc_id, "t", passages[n - 1].text, 0, 1) for n in citations]
-    return Answer("q", text, refused, cites, passages, timings={"total_s": 1.0})
+    return Answer("q", text, refused, cites, passages, evidence=whole_passages(passages), timings={"total_s": 1.0})
 
 
 def test_answer_metrics_for_perfect_wrong_refused_and_bad_citations():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from qa.answer import cited_numbers, finish
+from qa.evidence import whole_passages
 from qa.config import Settings
 from qa.corpus import clean_text, decode, html_to_text
 from qa.index import chunk_article, make_splitter
@@ -69,7 +70,7 @@ def test_answers_only_cite_passages_that_exist(embedder, draft, n_passages):
         start = articles[f"d{i}"].index(text)
         passages.append(Passage(chunk_id=f"c{i}", doc_id=f"d{i}", title="t", text=text, start=start,
                                 end=start + len(text)))
-    answer = finish("q?", draft, passages, embedder, settings=Settings())
+    answer = finish("q?", draft, whole_passages(passages), embedder, settings=Settings())
     assert all(1 <= c.n <= n_passages for c in answer.citations)
     for c in answer.citations:
         assert articles[c.doc_id][c.quote_start:c.quote_end] == c.quote and c.quote.strip()
