@@ -173,7 +173,9 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
 
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
     messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
-    verdict, margins = yes_or_no(messages, llm, settings) if asks_verdict else ("", {})
+    verdict, margins = yes_or_no(messages, llm, settings) if asks_verdict else answer_or_refuse(messages, llm, settings)
+    # An answer the model would rather have refused is shown only once it is found grounded.
+    forced = bool(verdict) and not asks_verdict
     draft = ""
     held = ""  # text that could still turn into the refusal mark is not shown yet
     for delta in llm.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
@@ -182,12 +184,14 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
             timings["first_token_s"] = round(time.perf_counter() - started, 3)
         draft += delta
         held += delta
-        if _could_be_refusal(draft):
+        if forced or _could_be_refusal(draft):
             continue
         if held:
             yield held
             held = ""
     answer = finish(question, draft, evidence, retriever.embedder, settings=settings)
+    if forced and not answer.refused and not grounded(question, answer.text, evidence, settings):
+        answer = refusal(question, evidence, retriever.embedder, settings=settings)
     answer.passages = passages
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
@@ -212,6 +216,39 @@ def yes_or_no(messages: list[dict[str, str]], llm: LLM, settings: Settings) -> t
     if margins["refusal"] > settings.yes_no_refusal_margin:
         return "", margins
     return ("Yes" if margins["yes_no"] > settings.yes_no_bias else "No"), margins
+
+
+def answer_or_refuse(messages: list[dict[str, str]], llm: LLM, settings: Settings) -> tuple[str, dict[str, float]]:
+    """For a fact question: "" to let the model reply as it likes, or the token its answer must open
+    with when the model would refuse, but not by more than `refusal_margin` (logits) over answering
+    (0 turns this off).
+
+    The 1.5B opens with the refusal mark on answerable questions whose answer sentence is in front of
+    it (and quotes that sentence when its refusal shows the closest one); the logit gap between the
+    refusal and its best other opening separates those from the questions the articles do not answer
+    (see README: "Refusals the model is not sure of"). A forced answer is checked like any other:
+    its citations must be supported by their evidence."""
+    if settings.refusal_margin <= 0:
+        return "", {}
+    refusal_word = REFUSAL_MARK.split()[0]
+    logits = llm.first_word_logits(messages, [refusal_word])
+    other = llm.best_other_start(messages, [refusal_word]) if logits is not None else None
+    if other is None:
+        return "", {}
+    start, best = other
+    margin = round(logits[0] - best, 3)
+    return (start if 0 < margin <= settings.refusal_margin else ""), {"refusal": margin}
+
+
+def grounded(question: str, text: str, evidence: list[Evidence], settings: Settings) -> bool:
+    """Whether what the answer adds to the question comes from the evidence: at least
+    `grounding_min_share` of its content words that the question lacks occur in the evidence (an
+    answer that adds nothing is not grounded). Checks the answers the model would rather have refused."""
+    new = _content_words(strip_markers(text)) - _content_words(question)
+    if not new:
+        return False
+    found = set().union(*(_content_words(e.text) for e in evidence)) if evidence else set()
+    return len(new & found) / len(new) >= settings.grounding_min_share
 
 
 def _could_be_refusal(draft: str) -> bool:
@@ -280,9 +317,9 @@ def finish(question: str, draft: str, evidence: list[Evidence], embedder: Embedd
                                                     settings.verify_min_word_share)]
             checked, supported = checked + len(numbers), supported + len(kept)
             numbers = kept
-            if not numbers:
-                unsupported.append(claim)
-        elif not numbers and _is_claim(claim):
+        if not numbers and _is_claim(claim):
+            # Uncited, or every number wrong (a small model miscounts ten numbered sentences): the
+            # evidence that supports the claim best, if it supports it well enough.
             min_similarity, min_share = settings.attribution_min_similarity, settings.attribution_min_word_share
             n = int(np.argmax(np.maximum(cosine[i] / min_similarity, share[i] / min_share)))
             if _supports(cosine[i, n], share[i, n], min_similarity, min_share):

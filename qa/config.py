@@ -111,11 +111,14 @@ class Settings:
     # The evidence stage (see README: "Evidence"): the model reads the best sentences of the top
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
-    evidence_passages: int = _limited(10, at_least=1)
+    evidence_passages: int = _limited(20, at_least=1)
     context_tokens: int = _limited(350, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
-    evidence_bm25_weight: float = _limited(0.3, at_least=0)
+    evidence_bm25_weight: float = _limited(0.6, at_least=0)
+    # Sentences are also compared with each part of a multi-part question ("X, while Y"), each
+    # scoring its best match (`qa.question.parts`) ...
+    evidence_parts: bool = True
     # ... + this weight / (rank of its passage in retrieval, from 1).
     evidence_rank_weight: float = _limited(0.1, at_least=0)
     # Every article whose best sentence scores within this of the best sentence overall gets that
@@ -181,6 +184,12 @@ class Settings:
     # ... and the refusal mark's logit must beat both Yes and No by this much for a yes/no question
     # to be refused (the model's first choice would be 0).
     yes_no_refusal_margin: float = 0.0
+    # A fact question the model would refuse by less than this (its logit for the refusal mark minus
+    # that of its best other first token) is answered after all, starting with that token; 0 = the
+    # model's refusal always stands (local backend; see README: "Refusals the model is not sure of").
+    refusal_margin: float = _limited(1.0, at_least=0)
+    # ... and kept only if this share of its content words that the question lacks occur in the evidence.
+    grounding_min_share: float = _limited(0.6, at_least=0, at_most=1)
     # Longest question accepted, in characters.
     max_question_chars: int = _limited(2000, at_least=1)
 

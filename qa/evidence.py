@@ -20,6 +20,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
+from qa.question import parts
 from qa.types import Passage
 
 _SENTENCE_END = re.compile(r"[.!?]+[”\"’)]*(?=\s)|\n+")
@@ -100,8 +101,8 @@ def select(question: str, passages: list[Passage], embedder: Embedder, settings:
     sentences = _sentences(passages, embedder)
     if not sentences:
         return []
-    _score(question, sentences, embedder, settings)
-    chosen = _choose(sentences, settings.context_tokens, outlets, settings.evidence_article_margin)
+    closest_to_parts = _score(question, sentences, embedder, settings)
+    chosen = _choose(sentences, settings.context_tokens, outlets, closest_to_parts, settings.evidence_article_margin)
     return _in_prompt_order([sentences[i] for i in chosen], sentences)
 
 
@@ -129,14 +130,17 @@ def _sentences(passages: list[Passage], embedder: Embedder) -> list[_Sentence]:
     return found
 
 
-def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settings: Settings) -> None:
-    """cosine(question, sentence) + weighted BM25 (scaled to the best) + weighted retrieval-rank prior."""
+def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settings: Settings) -> list[int]:
+    """Score each sentence: cosine to the question or to the best-matching of its parts + weighted
+    BM25 (scaled to the best) + weighted retrieval-rank prior. Returns the sentence closest to each part."""
     texts = [s.passage.text[s.start:s.end] for s in sentences]
-    vectors = embedder.embed([question] + texts)
-    cosine = vectors[1:] @ vectors[0]
+    queries = [question] + (parts(question) if settings.evidence_parts else [])
+    vectors = embedder.embed(queries + texts)
+    by_query = vectors[len(queries):] @ vectors[:len(queries)].T
     lexical = _bm25(question, texts)
-    for s, c, b in zip(sentences, cosine, lexical):
+    for s, c, b in zip(sentences, by_query.max(axis=1), lexical):
         s.score = float(c) + settings.evidence_bm25_weight * float(b) + settings.evidence_rank_weight / (s.rank + 1)
+    return [int(i) for i in by_query[:, 1:].argmax(axis=0)] if len(queries) > 1 else []
 
 
 def _bm25(question: str, texts: list[str]) -> np.ndarray:
@@ -157,9 +161,11 @@ def _bm25(question: str, texts: list[str]) -> np.ndarray:
     return scores / best if best > 0 else np.zeros(len(texts))
 
 
-def _choose(sentences: list[_Sentence], budget: int, outlets: list[str], margin: float) -> list[int]:
-    """Indices chosen: first the best sentence of each named outlet and of each article whose best
-    sentence is within `margin` of the overall best, then the rest by score, while the budget lasts;
+def _choose(sentences: list[_Sentence], budget: int, outlets: list[str], closest_to_parts: list[int],
+            margin: float) -> list[int]:
+    """Indices chosen: first the best sentence of each named outlet, the closest to each part of the
+    question, and the best of each article whose best sentence is within `margin` of the overall
+    best; then the rest by score, while the budget lasts;
     a sentence that leans on its predecessor brings it along (or is skipped when both do not fit)."""
     order = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
     best_of_article: dict[str, int] = {}
@@ -168,6 +174,7 @@ def _choose(sentences: list[_Sentence], budget: int, outlets: list[str], margin:
     top = sentences[order[0]].score
     first = [next(i for i in order if sentences[i].passage.source == name) for name in outlets
              if any(s.passage.source == name for s in sentences)]
+    first += closest_to_parts
     first += [i for i in best_of_article.values() if sentences[i].score >= top - margin]
     chosen: list[int] = []
     used = 0

@@ -38,6 +38,10 @@ class LLM(Protocol):
     def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float] | None:
         """How strongly the reply would open with each of `words`, or None where the backend cannot tell."""
 
+    def best_other_start(self, messages: list[Message], words: list[str]) -> tuple[str, float] | None:
+        """The token the reply would most likely open with if it could not open with any of `words`,
+        and its logit; None where the backend cannot tell."""
+
 
 def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
     return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
@@ -83,6 +87,18 @@ class LocalLLM:
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
         """The model's logit for each word's first token at the start of its reply (one prompt read)."""
+        logits = self._first_logits(messages)
+        return [float(logits[self._tokenize(word)[0]]) for word in words]
+
+    def best_other_start(self, messages: list[Message], words: list[str]) -> tuple[str, float]:
+        logits = self._first_logits(messages)
+        logits[[self._tokenize(word)[0] for word in words]] = -float("inf")
+        best = int(logits.argmax())
+        return self._llama.detokenize([best]).decode("utf-8", errors="replace"), float(logits[best])
+
+    def _first_logits(self, messages: list[Message]):
+        """Logits for the reply's first token. The prompt's state stays cached, so streaming the reply
+        next does not read it again."""
         import numpy as np
 
         with self._lock:
@@ -95,8 +111,7 @@ class LocalLLM:
             llama.n_tokens = cached
             llama.eval(tokens[cached:])
             # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
-            return [float(logits[self._tokenize(word)[0]]) for word in words]
+            return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     def _tokenize(self, text: str) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
@@ -144,6 +159,9 @@ class OpenAILLM:
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> None:
         return None  # chat APIs do not expose the next-token distribution for a prompt
+
+    def best_other_start(self, messages: list[Message], words: list[str]) -> None:
+        return None
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                prefix: str = "") -> Iterator[str]:

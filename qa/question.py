@@ -106,6 +106,26 @@ def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[s
     )
 
 
+# Where a multi-part question divides: commas, semicolons and the words that join its claims.
+_JOINERS = r"(?:and|but|while|whereas|yet|despite|although|compared to|in contrast to|as well as|or|with)"
+_PART_BREAK = re.compile(rf"\s*[,;:]\s*(?:{_JOINERS}\s+)?|\s+{_JOINERS}\s+", re.IGNORECASE)
+_PART_MIN_WORDS = 4
+
+
+def parts(text: str) -> list[str]:
+    """The claims a multi-part question combines ("X, as reported by A, while B says Y" → two parts),
+    each of at least four words; [] for a question with one part."""
+    pieces, current = [], ""
+    for piece in _PART_BREAK.split(text):
+        current = f"{current} {piece}".strip() if current else piece.strip()
+        if len(current.split()) >= _PART_MIN_WORDS:
+            pieces.append(current)
+            current = ""
+    if current and pieces:
+        pieces[-1] = f"{pieces[-1]} {current}"
+    return pieces if len(pieces) > 1 else []
+
+
 def is_yes_no(text: str) -> bool:
     """Asks for a verdict: not a polite request for a fact, not a choice between options."""
     if _POLITE_REQUEST.match(text) or (len(text.split()) <= _EITHER_OR_MAX_WORDS and _EITHER_OR.search(text)):

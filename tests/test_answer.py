@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, build_messages, check_question, cited_numbers,
-                       finish, is_refusal, split_sentences, yes_or_no)
+from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, answer_or_refuse, build_messages, check_question,
+                       cited_numbers, finish, grounded, is_refusal, split_sentences, yes_or_no)
 from qa.config import Settings
 from qa.evidence import Evidence, in_date_order, whole_passages
 from qa.types import Passage
@@ -53,6 +53,14 @@ def test_citations_that_do_not_support_their_sentence_are_dropped(embedder):
     assert "golf on weekends." in answer.text and "weekends [1]" not in answer.text
     assert (answer.citations_checked, answer.citations_supported) == (3, 1)  # "Yes [2]." is too short to check
     assert [c.n for c in answer.citations] == [2]
+
+
+def test_a_claim_cited_to_the_wrong_number_is_cited_to_the_evidence_that_supports_it(embedder):
+    answer = finish("q", "The Vienna talks between Jake Sullivan and Wang Yi lasted eight hours over two days [1].",
+                    _passages(), embedder, settings=DEFAULTS)
+    assert answer.text.endswith("over two days [2].") and [c.n for c in answer.citations] == [2]
+    assert (answer.citations_checked, answer.citations_supported) == (1, 0)  # the model's own number failed
+    assert answer.unsupported == []
 
 
 @pytest.mark.parametrize("draft", ["Yes [1].", "No.", "42 [2]", "South Carolina"])
@@ -130,7 +138,7 @@ def test_prompt_comes_from_files_and_numbers_evidence_under_one_heading_per_arti
     messages = build_messages("Why?", _passages())
     assert messages[0]["role"] == "system" and "NOT IN ARTICLES" in messages[0]["content"]
     user = messages[1]["content"]
-    assert "Trip postponed · Wire\n[1] Blinken postponed" in user and "Talks held\n[2] Talks in Vienna" in user
+    assert "Article: Trip postponed · Wire\n[1] Blinken postponed" in user and "Article: Talks held\n[2] Talks in Vienna" in user
     assert user.rstrip().endswith("Question: Why?")
     # Two sentences of one article share its heading, numbered in turn.
     passage = _passages()[0].passage
@@ -155,12 +163,16 @@ class _ScoringLLM:
 
     name = "scoring"
 
-    def __init__(self, logits):
-        self.logits = logits
+    def __init__(self, logits, other=None):
+        self.logits, self.other = logits, other
 
     def first_word_logits(self, messages, words):
-        assert words == ["Yes", "No", "NOT"]
-        return self.logits
+        assert words in (["Yes", "No", "NOT"], ["NOT"])
+        return self.logits if words[0] == "Yes" or self.logits is None else self.logits[-1:]
+
+    def best_other_start(self, messages, words):
+        assert words == ["NOT"]
+        return self.other
 
 
 @pytest.mark.parametrize("logits,bias,refusal,expected", [
@@ -178,3 +190,30 @@ def test_yes_or_no_reads_the_first_word_logits(logits, bias, refusal, expected):
 
 def test_a_backend_that_cannot_score_words_decides_itself():
     assert yes_or_no([], _ScoringLLM(None), Settings()) == ("", {})
+
+
+@pytest.mark.parametrize("refusal_logit,margin_setting,start", [
+    (5.0, 1.0, "Vienna"),  # refusal wins by 0.5: answered after all, opening with the best other token
+    (7.0, 1.0, ""),        # refusal wins by 2.5: the model refuses
+    (3.0, 1.0, ""),        # the model would answer anyway: nothing forced
+    (5.0, 0.0, ""),        # 0 turns it off
+])
+def test_a_refusal_the_model_is_not_sure_of_is_answered_after_all(refusal_logit, margin_setting, start):
+    llm = _ScoringLLM([refusal_logit], other=("Vienna", 4.5))
+    opening, margins = answer_or_refuse([], llm, Settings(refusal_margin=margin_setting))
+    assert opening == start
+    assert margins == ({"refusal": refusal_logit - 4.5} if margin_setting else {})
+
+
+def test_a_backend_that_cannot_score_words_refuses_as_it_likes():
+    assert answer_or_refuse([], _ScoringLLM(None), Settings()) == ("", {})
+
+
+@pytest.mark.parametrize("question,text,is_grounded", [
+    ("In which city did Sullivan hold talks with Wang Yi?", "Vienna [2].", True),
+    ("How long did the Vienna talks last?", "They lasted eight hours over two days [2].", True),
+    ("Which missile brought the balloon down?", "An AIM-9X Sidewinder missile [1].", False),   # invented
+    ("Where was the balloon shot down?", "The balloon was shot down [1].", False),  # adds nothing
+])
+def test_an_answer_is_grounded_when_what_it_adds_is_in_the_evidence(question, text, is_grounded):
+    assert grounded(question, text, _passages(), DEFAULTS) is is_grounded

@@ -1,5 +1,5 @@
-"""Questions about time over dated articles (eval/articles/): the model reads the passages in the order
-they were published, told so, whatever order retrieval found them in. A scripted model server stands
+"""Questions about time over dated articles (eval/articles/): the model reads the articles in the order
+they were published, told so, whatever order retrieval and the evidence stage found them in. A scripted model server stands
 in for the LLM, so the prompt itself is what is checked."""
 
 from __future__ import annotations
@@ -22,26 +22,40 @@ def scripted_model():
         yield fake
 
 
-def _prompt_dates(fake: FakeOpenAI) -> list[str]:
-    prompt = fake.requests[-1]["body"]["messages"][-1]["content"]
-    return re.findall(r"^\[\d+\] \(.*, (\d{4}-\d{2}-\d{2})\)$", prompt, re.MULTILINE)
+def _prompt(fake: FakeOpenAI) -> str:
+    return fake.requests[-1]["body"]["messages"][-1]["content"]
+
+
+def _heading_dates(prompt: str) -> list[str]:
+    return re.findall(r"^Article: .* · (\d{4}-\d{2}-\d{2})$", prompt, re.MULTILINE)
+
+
+def _articles_in_order(answer) -> list[str]:
+    return list(dict.fromkeys(e.passage.doc_id for e in answer.evidence))
 
 
 def test_a_question_about_change_reads_the_reports_in_date_order(gold_index, scripted_model):
     settings = dataclasses.replace(gold_index, llm="openai")
     question = "How did the expected size of Ohtani's contract change since the Essentially Sports article?"
     answer = pipeline.ask(settings, question)
-    dates = [p.published_at[:10] for p in answer.passages]
+    dates = [next(e.passage.published_at[:10] for e in answer.evidence if e.passage.doc_id == doc)
+             for doc in _articles_in_order(answer)]
     assert len(set(dates)) >= 3 and dates == sorted(dates)
-    assert _prompt_dates(scripted_model) == dates  # each passage's heading carries its date, in that order
-    assert "order they were published" in scripted_model.requests[-1]["body"]["messages"][-1]["content"]
-    ranked = [p.published_at[:10] for p in pipeline.search(settings, question)]
-    assert ranked != sorted(ranked)  # retrieval's own order was not already the date order
+    assert _heading_dates(_prompt(scripted_model)) == dates  # one heading per article, with its date, in that order
+    assert "order they were published" in _prompt(scripted_model)
+    unordered = dataclasses.replace(settings, date_order=False)
+    answer = pipeline.ask(unordered, question)
+    undated = [next(e.passage.published_at[:10] for e in answer.evidence if e.passage.doc_id == doc)
+               for doc in _articles_in_order(answer)]
+    assert undated != sorted(undated)  # without the rule the articles were not already in date order
 
 
-def test_a_question_not_about_time_keeps_the_retrieval_order(gold_index, scripted_model):
+def test_a_question_not_about_time_keeps_the_evidence_order(gold_index, scripted_model):
     settings = dataclasses.replace(gold_index, llm="openai")
     question = "Which teams were in the running to sign Shohei Ohtani?"
     answer = pipeline.ask(settings, question)
-    assert [p.chunk_id for p in answer.passages] == [p.chunk_id for p in pipeline.search(settings, question)]
-    assert "order they were published" not in scripted_model.requests[-1]["body"]["messages"][-1]["content"]
+    best = {}
+    for e in answer.evidence:
+        best[e.passage.doc_id] = max(best.get(e.passage.doc_id, -1.0), e.score)
+    assert list(best.values()) == sorted(best.values(), reverse=True)  # articles by their best sentence
+    assert "order they were published" not in _prompt(scripted_model)

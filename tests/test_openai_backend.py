@@ -80,10 +80,10 @@ def test_full_answer_through_the_openai_backend(server, default_index):
     answer = events[-1]
     assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("It was cancelled")
     assert not answer.refused and answer.model == "fake"
-    assert [c.n for c in answer.citations] == [1]  # [9] points at no passage: dropped
-    assert answer.citations[0].text == answer.passages[0].text
+    assert [c.n for c in answer.citations] == [1]  # [9] points at no evidence: dropped
+    assert answer.citations[0].text == answer.evidence[0].passage.text
     prompt = server.requests[0]["body"]["messages"][1]["content"]
-    assert "[1] (" in prompt and answer.passages[0].text.strip()[:60] in prompt
+    assert f"[1] {' '.join(answer.evidence[0].text.split())}" in prompt
 
 
 def test_a_new_server_address_gets_a_new_client(monkeypatch):

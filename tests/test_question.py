@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qa.question import FACT, YES_NO, analyse, named_outlets, source_mentions
+from qa.question import FACT, YES_NO, analyse, named_outlets, parts, source_mentions
 
 OUTLETS = ["The Verge", "TechCrunch", "The Age", "The Independent - Sports", "The Independent - Life and Style", "BBC News - Technology", "The Guardian"]
 
@@ -107,3 +107,20 @@ def test_casual_outlet_names_find_the_indexed_outlet():
     assert named_outlets("What did the BBC say about Kenwright?", outlets) == ["BBC News - Technology",
                                                                               "BBC News - Entertainment & Arts"]
     assert named_outlets("What did the guardian of the park say?", outlets) == []
+
+
+def test_a_multi_part_question_is_split_into_its_claims():
+    question = ("Does the TechCrunch article say the startup raised $5 million, while The Verge reports that "
+                "its founder stepped down in March?")
+    assert parts(question) == ["Does the TechCrunch article say the startup raised $5 million",
+                               "The Verge reports that its founder stepped down in March?"]
+
+
+@pytest.mark.parametrize("question", [
+    "Can you tell me why the trip was cancelled?",
+    "What is the difference between the US and Chinese accounts?",   # "and" inside one claim
+    "Who met in Vienna, and when?",                                  # the second piece is too short
+    "Was it Oregon State or Washington State?",
+])
+def test_a_question_with_one_claim_has_no_parts(question):
+    assert parts(question) == []
