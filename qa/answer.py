@@ -189,7 +189,10 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         if held:
             yield held
             held = ""
-    answer = finish(question, draft, evidence, retriever.embedder, settings=settings)
+    if asks_verdict and verdict and is_refusal(draft[len(verdict):]):
+        answer = verdict_only(question, verdict, evidence, retriever.embedder, settings=settings)
+    else:
+        answer = finish(question, draft, evidence, retriever.embedder, settings=settings)
     if forced and not answer.refused and not grounded(question, answer.text, evidence, settings):
         answer = refusal(question, evidence, retriever.embedder, settings=settings)
     answer.passages = passages
@@ -339,21 +342,41 @@ def refusal(question: str, evidence: list[Evidence], embedder: Embedder, *, sett
     """The model's refusal, with what the articles do say nearby: the evidence sentence closest to
     the question (cosine at least `closest_min_similarity`), quoted and cited. A question built on a
     false premise ("Why did X veto the ban?") then learns what the articles report instead."""
-    plain = Answer(question, REFUSAL, refused=True, passages=[e.passage for e in evidence], evidence=evidence)
+    answer = Answer(question, REFUSAL, refused=True, passages=[e.passage for e in evidence], evidence=evidence)
+    citation = closest_sentence(question, evidence, embedder, settings=settings)
+    if citation is not None:
+        answer.text = f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{citation.n}]"
+        answer.citations = [citation]
+    return answer
+
+
+def verdict_only(question: str, verdict: str, evidence: list[Evidence], embedder: Embedder, *,
+                 settings: Settings) -> Answer:
+    """A yes/no answer whose model wrote nothing after the verdict but the refusal mark: the verdict,
+    with the evidence sentence closest to the question as what it rests on."""
+    answer = Answer(question, f"{verdict}.", refused=False, passages=[e.passage for e in evidence], evidence=evidence)
+    citation = closest_sentence(question, evidence, embedder, settings=settings)
+    if citation is not None:
+        answer.text = f"{verdict}: “{citation.quote}” [{citation.n}]"
+        answer.citations = [citation]
+    return answer
+
+
+def closest_sentence(question: str, evidence: list[Evidence], embedder: Embedder, *,
+                     settings: Settings) -> Citation | None:
+    """The evidence sentence closest to the question, if at least `closest_min_similarity` (cosine)
+    and `refusal_shows_closest` is on; never a sentence that is itself a question."""
     spans = [(n, e.start + a, e.start + b) for n, e in enumerate(evidence, 1) for a, b in sentence_spans(e.text)
              if _checkable(e.text[a:b]) and not e.text[a:b].endswith("?")]  # a question is no fact
     if not settings.refusal_shows_closest or not spans:
-        return plain
+        return None
     vectors = embedder.embed([question] + [evidence[n - 1].passage.text[a:b] for n, a, b in spans])
     similarity = vectors[1:] @ vectors[0]
     best = int(np.argmax(similarity))
     if similarity[best] < settings.closest_min_similarity:
-        return plain
+        return None
     n, a, b = spans[best]
-    citation = _citation(n, evidence[n - 1], (a, b))
-    plain.text = f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{n}]"
-    plain.citations = [citation]
-    return plain
+    return _citation(n, evidence[n - 1], (a, b))
 
 
 def _is_claim(sentence: str) -> bool:

@@ -111,7 +111,7 @@ class Settings:
     # The evidence stage (see README: "Evidence"): the model reads the best sentences of the top
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
-    evidence_passages: int = _limited(20, at_least=1)
+    evidence_passages: int = _limited(10, at_least=1)
     context_tokens: int = _limited(350, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
@@ -120,7 +120,7 @@ class Settings:
     # scoring its best match (`qa.question.parts`) ...
     evidence_parts: bool = True
     # ... + this weight / (rank of its passage in retrieval, from 1).
-    evidence_rank_weight: float = _limited(0.1, at_least=0)
+    evidence_rank_weight: float = _limited(0.5, at_least=0)
     # Every article whose best sentence scores within this of the best sentence overall gets that
     # sentence first (coverage across articles: a comparison needs both sides).
     evidence_article_margin: float = _limited(0.15, at_least=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, answer_or_refuse, build_messages, check_question,
-                       cited_numbers, finish, grounded, is_refusal, split_sentences, yes_or_no)
+                       cited_numbers, finish, grounded, is_refusal, split_sentences, verdict_only, yes_or_no)
 from qa.config import Settings
 from qa.evidence import Evidence, in_date_order, whole_passages
 from qa.types import Passage
@@ -217,3 +217,14 @@ def test_a_backend_that_cannot_score_words_refuses_as_it_likes():
 ])
 def test_an_answer_is_grounded_when_what_it_adds_is_in_the_evidence(question, text, is_grounded):
     assert grounded(question, text, _passages(), DEFAULTS) is is_grounded
+
+
+def test_a_verdict_with_nothing_after_it_rests_on_the_closest_sentence(embedder):
+    answer = verdict_only("Did Sullivan and Wang Yi hold talks in Vienna?", "Yes", _passages(), embedder,
+                          settings=DEFAULTS)
+    assert not answer.refused and answer.text.startswith("Yes: “Talks in Vienna") and answer.text.endswith("[2]")
+    [citation] = answer.citations
+    assert ARTICLE[citation.quote_start:citation.quote_end] == citation.quote
+    bare = verdict_only("Did Sullivan and Wang Yi hold talks in Vienna?", "Yes", _passages(), embedder,
+                        settings=Settings(refusal_shows_closest=False))
+    assert bare.text == "Yes." and bare.citations == []
