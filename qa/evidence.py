@@ -155,8 +155,10 @@ def _bm25(question: str, texts: list[str]) -> np.ndarray:
         return np.zeros(len(texts))
     model = bm25s.BM25()
     model.index(tokens, show_progress=False)
-    scores = model.get_scores([t for t in query if t in model.vocab_dict]) if model.vocab_dict else np.zeros(len(texts))
-    scores = np.asarray(scores, dtype=float)
+    matched = [t for t in query if t in model.vocab_dict]
+    if not matched:
+        return np.zeros(len(texts))
+    scores = np.asarray(model.get_scores(matched), dtype=float)
     best = scores.max() if len(scores) else 0.0
     return scores / best if best > 0 else np.zeros(len(texts))
 

@@ -100,3 +100,8 @@ def test_date_order_moves_whole_articles():
     late = _passage("b", ARTICLE, 0, 40, published_at="2023-03-01")
     evidence = whole_passages([late, early, late])
     assert [e.passage.doc_id for e in in_date_order(evidence)] == ["a", "b", "b"]
+
+
+def test_a_question_sharing_no_word_with_the_sentences_still_gets_evidence(embedder):
+    evidence = select("¿Qué pasó?", _chunks(), embedder, DEFAULTS)  # BM25 finds nothing; cosine still ranks
+    assert evidence
