@@ -174,7 +174,8 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
     messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
     verdict, margins = yes_or_no(messages, llm, settings) if asks_verdict else answer_or_refuse(messages, llm, settings)
-    # An answer the model would rather have refused is shown only once it is found grounded.
+    # An answer the model would rather have refused streams like any other; the final `Answer` (which
+    # the front ends show in its place) is a refusal when it is not grounded.
     forced = bool(verdict) and not asks_verdict
     draft = ""
     held = ""  # text that could still turn into the refusal mark is not shown yet
@@ -184,7 +185,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
             timings["first_token_s"] = round(time.perf_counter() - started, 3)
         draft += delta
         held += delta
-        if forced or _could_be_refusal(draft):
+        if _could_be_refusal(draft):
             continue
         if held:
             yield held
