@@ -187,7 +187,7 @@ class Settings:
     # A fact question the model would refuse by less than this (its logit for the refusal mark minus
     # that of its best other first token) is answered after all, starting with that token; 0 = the
     # model's refusal always stands (local backend; see README: "Refusals the model is not sure of").
-    refusal_margin: float = _limited(1.0, at_least=0)
+    refusal_margin: float = _limited(1.3, at_least=0)
     # ... and kept only if this share of its content words that the question lacks occur in the evidence.
     grounding_min_share: float = _limited(0.6, at_least=0, at_most=1)
     # Longest question accepted, in characters.
