@@ -293,9 +293,9 @@ def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir:
 
 
 def _parse_minimums(minimums: tuple[str, ...]) -> dict[str, float]:
-    from qa.evaluate import ANSWER_METRICS, EVIDENCE_METRICS, RETRIEVAL_METRICS
+    from qa.evaluate import ANSWER_METRICS, CONTEXT_METRICS, EVIDENCE_METRICS, RETRIEVAL_METRICS
 
-    known = set(ANSWER_METRICS + EVIDENCE_METRICS + RETRIEVAL_METRICS)
+    known = set(ANSWER_METRICS + CONTEXT_METRICS + EVIDENCE_METRICS + RETRIEVAL_METRICS)
     parsed = {}
     for entry in minimums:
         name, sep, value = entry.partition("=")
