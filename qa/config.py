@@ -112,7 +112,7 @@ class Settings:
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
     evidence_passages: int = _limited(10, at_least=1)
-    context_tokens: int = _limited(350, at_least=16)
+    context_tokens: int = _limited(500, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
     evidence_bm25_weight: float = _limited(0.6, at_least=0)
@@ -120,7 +120,7 @@ class Settings:
     # scoring its best match (`qa.question.parts`) ...
     evidence_parts: bool = True
     # ... + this weight / (rank of its passage in retrieval, from 1).
-    evidence_rank_weight: float = _limited(0.5, at_least=0)
+    evidence_rank_weight: float = _limited(1.0, at_least=0)
     # Every article whose best sentence scores within this of the best sentence overall gets that
     # sentence first (coverage across articles: a comparison needs both sides).
     evidence_article_margin: float = _limited(0.15, at_least=0)
@@ -142,6 +142,9 @@ class Settings:
     source_refusal: bool = True
     # ... open a verdict question's answer with Yes or No read from the model's logits ...
     yes_no_verdict: bool = True
+    # ... answer an either/or question ("Was it X or Y?") the model would refuse with the option it
+    # finds likelier, among those whose words the evidence holds ...
+    either_or_choice: bool = True
     # ... and give the passages of a question about time in date order, and say so.
     date_order: bool = True
     # When the model finds no answer, quote the passage sentence closest to the question, if its

@@ -42,6 +42,9 @@ class LLM(Protocol):
         """The token the reply would most likely open with if it could not open with any of `words`,
         and its logit; None where the backend cannot tell."""
 
+    def reply_logprob(self, messages: list[Message], text: str) -> float | None:
+        """Log-probability that the reply opens with `text`; None where the backend cannot tell."""
+
 
 def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
     return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
@@ -54,7 +57,7 @@ class LocalLLM:
         from llama_cpp import Llama
 
         self.name = name
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: reply_logprob holds it across _first_logits
         try:
             # llama-cpp-python defaults to half the cores; prompt reading is what we wait for.
             threads = threads or os.cpu_count() or 1
@@ -95,6 +98,21 @@ class LocalLLM:
         logits[[self._tokenize(word)[0] for word in words]] = -float("inf")
         best = int(logits.argmax())
         return self._llama.detokenize([best]).decode("utf-8", errors="replace"), float(logits[best])
+
+    def reply_logprob(self, messages: list[Message], text: str) -> float:
+        import numpy as np
+
+        tokens = self._tokenize(text)
+        total = 0.0
+        with self._lock:
+            logits = self._first_logits(messages)
+            for k, token in enumerate(tokens):
+                if k:  # one token more: the prompt's state stays cached
+                    self._llama.eval([tokens[k - 1]])
+                    logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+                top = logits.max()
+                total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
+        return total
 
     def _first_logits(self, messages: list[Message]):
         """Logits for the reply's first token. The prompt's state stays cached, so streaming the reply
@@ -161,6 +179,9 @@ class OpenAILLM:
         return None  # chat APIs do not expose the next-token distribution for a prompt
 
     def best_other_start(self, messages: list[Message], words: list[str]) -> None:
+        return None
+
+    def reply_logprob(self, messages: list[Message], text: str) -> None:
         return None
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,

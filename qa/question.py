@@ -29,7 +29,8 @@ _POLITE_REQUEST = re.compile(r"^\W*(can|could|would|will)\s+(you|anyone|someone)
                              re.IGNORECASE)
 # "Was it X or Y?": answered with the option, not with Yes or No ("… or not?" is still a verdict).
 # Only in a short question: a long one with "or" in it is a compound verdict ("Did X say A, or did Y…?").
-_EITHER_OR = re.compile(r"\S\s+or\s+(?!not\b|otherwise\b)\S[^,;]*\?\s*$", re.IGNORECASE)
+# Not ", or do they…": a second clause, so a compound verdict.
+_EITHER_OR = re.compile(rf"[^\s,;]\s+or\s+(?!not\b|otherwise\b|{_AUX}\b)\S[^,;]*\?\s*$", re.IGNORECASE)
 _EITHER_OR_MAX_WORDS = 25
 # Words that make a question about order or change over time. "between" only with dates or reports
 # on both sides ("between the report on May 2 and…"), not in "the difference between X and Y".
@@ -89,6 +90,7 @@ class Question:
     outlets: list[str] = field(default_factory=list)          # corpus outlets it names, in order
     unknown_outlets: list[str] = field(default_factory=list)  # named sources the corpus has no article from
     dates: list[date] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)  # the two options of "Was it X or Y?"
 
 
 def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[str], bool] = lambda name: False,
@@ -103,6 +105,7 @@ def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[s
         outlets=named_outlets(text, known_outlets, aliases),
         unknown_outlets=unknown_sources(text, known_outlets, may_have_published, aliases),
         dates=dates,
+        options=options(text),
     )
 
 
@@ -133,6 +136,51 @@ def is_yes_no(text: str) -> bool:
     if _AUXILIARY_FIRST.match(text):
         return True
     return not _WH.search(text) and bool(_AUXILIARY_CLAUSE.search(text))
+
+
+_ARTICLE = frozenset({"the", "a", "an"})
+_OPTION_WORD = re.compile(r"^[A-Z0-9£$€]")
+_NUMBER = re.compile(r"^([£$€]?\d[\d.,]*\w*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion)$", re.IGNORECASE)
+
+
+def options(text: str) -> list[str]:
+    """The two options of a short either/or question, or []: "Was it the No. 3 or the No. 5 app?" →
+    ["the No. 3", "the No. 5"]. The left option mirrors the right one's opening words ("the end of
+    the Permian or the end of the Cretaceous"); without shared words, names against names
+    ("Finland or the Czech Republic"), a number against a number ("six tries or eight"), else one
+    word each ("rise or fall")."""
+    if len(text.split()) > _EITHER_OR_MAX_WORDS or not _EITHER_OR.search(text):
+        return []
+    left, right = re.split(r"\s+or\s+", text.strip().rstrip("?").strip(), flags=re.IGNORECASE)[-2:]
+    lw, rw = left.split(), right.split()
+    same = lambda a, b: a.lower() == b.lower()  # noqa: E731
+    best, shared = None, 0
+    for i in range(len(lw) - 1, max(-1, len(lw) - 8), -1):
+        n = next((k for k, (a, b) in enumerate(zip(lw[i:], rw)) if not same(a, b)), min(len(lw) - i, len(rw)))
+        if shared < n < len(lw) - i:
+            best, shared = i, n
+    if best is not None:
+        first = lw[best:]
+        return [" ".join(first), " ".join(rw[:len(first)])]
+    start = 1 if rw and rw[0].lower() in _ARTICLE else 0
+    numbers = [i for i, w in enumerate(lw) if _NUMBER.match(w)]
+    if start < len(rw) and _NUMBER.match(rw[start]) and numbers:
+        k, m = numbers[-1], start + 1
+        while k > 0 and _NUMBER.match(lw[k - 1]):  # "$5 million"
+            k -= 1
+        while m < len(rw) and _NUMBER.match(rw[m]):
+            m += 1
+        return [" ".join(lw[k:]), " ".join(rw[:m])]
+    k = len(lw)
+    while k > 0 and _OPTION_WORD.match(lw[k - 1]):
+        k -= 1
+    m = start
+    while m < len(rw) and _OPTION_WORD.match(rw[m]):
+        m += 1
+    if k == len(lw) or m == start:
+        k, m = len(lw) - 1, start + 1
+    return [" ".join(lw[k:]), " ".join(rw[:m])] if lw and m <= len(rw) else []
 
 
 def is_temporal(text: str, dates: list[date]) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.answer import (REFUSAL, REFUSAL_LEAD, QuestionError, answer_or_refuse, build_messages, check_question,
-                       cited_numbers, finish, grounded, is_refusal, split_sentences, verdict_only, yes_or_no)
+                       choose_option, cited_numbers, finish, grounded, is_refusal, split_sentences, verdict_only,
+                       yes_or_no)
 from qa.config import Settings
 from qa.evidence import Evidence, in_date_order, whole_passages
 from qa.types import Passage
@@ -228,3 +229,42 @@ def test_a_verdict_with_nothing_after_it_rests_on_the_closest_sentence(embedder)
     bare = verdict_only("Did Sullivan and Wang Yi hold talks in Vienna?", "Yes", _passages(), embedder,
                         settings=Settings(refusal_shows_closest=False))
     assert bare.text == "Yes." and bare.citations == []
+
+
+class _OptionLLM:
+    """Stands in for a backend that scores how likely its reply opens with a text."""
+
+    name = "options"
+
+    def __init__(self, logprobs):
+        self.logprobs, self.asked = logprobs, []
+
+    def reply_logprob(self, messages, text):
+        self.asked.append(text)
+        return self.logprobs.get(text) if self.logprobs is not None else None
+
+
+def test_an_either_or_question_is_answered_with_the_likelier_option_the_evidence_holds():
+    llm = _OptionLLM({"Vienna": -1.0, "Geneva": -0.5})
+    # Geneva is likelier to the model, but the evidence never names it: only Vienna competes.
+    assert choose_option([], llm, ["Vienna", "Geneva"], _passages()) == ("Vienna", {"option": 0.0})
+    assert llm.asked == ["Vienna"]
+    both = _OptionLLM({"Eight hours": -2.0, "Two days": -0.5})
+    assert choose_option([], both, ["eight hours", "two days"], _passages()) == ("Two days", {"option": 1.5})
+
+
+@pytest.mark.parametrize("options,logprobs", [
+    (["Geneva", "Paris"], {"Geneva": -1.0, "Paris": -2.0}),   # neither option is in the evidence
+    (["Vienna", "Sullivan"], None),                           # a backend that cannot score text
+])
+def test_no_option_is_forced_without_evidence_or_scores(options, logprobs):
+    assert choose_option([], _OptionLLM(logprobs), options, _passages()) == ("", {})
+
+
+def test_an_option_with_nothing_after_it_rests_on_a_sentence_that_holds_it(embedder):
+    answer = verdict_only("Did the talks last eight hours or ten hours?", "Eight hours", _passages(), embedder,
+                          settings=DEFAULTS, holding="eight hours")
+    assert answer.text.startswith("Eight hours: “Talks in Vienna") and answer.text.endswith("[2]")
+    nothing = verdict_only("Did the talks last eight hours or ten hours?", "Ten hours", _passages(), embedder,
+                           settings=DEFAULTS, holding="ten hours")
+    assert nothing.text == "Ten hours." and nothing.citations == []

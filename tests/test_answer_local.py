@@ -26,17 +26,12 @@ def test_balloon_question_is_answered_with_a_balloon_citation(default_index):
     assert answer.timings["first_token_s"] <= answer.timings["total_s"]
 
 
-# Known failures, kept strict so a fix shows: the verdict read from the 1.5B's first-word logits is
-# at chance (margins within about ±1; on eval/gold.jsonl's ten yes/no questions 0.50, as is always
-# "Yes"), and the other readings tried did no better (README: "Question rules").
-VERDICT_AT_CHANCE = pytest.mark.xfail(strict=True, reason="yes/no verdict from logits answers No/free text here")
-
-
 @pytest.mark.parametrize("question, verdict", [
     ("Was Blinken's trip to Beijing postponed after the balloon crossed the United States?", "Yes"),
     ("Was Blinken's February trip to China called off because of a Chinese destroyer in the Taiwan Strait?", "No"),
     ("Did the Pentagon shoot down the Chinese balloon?", "Yes"),  # right since the evidence stage
-    pytest.param("Did Blinken make his planned February trip to Beijing?", "No", marks=VERDICT_AT_CHANCE),
+    # An expected failure (verdict at chance) until the evidence budget rose to 500 word pieces.
+    ("Did Blinken make his planned February trip to Beijing?", "No"),
 ])
 def test_yes_no_questions_get_the_right_verdict(default_index, ask_once, question, verdict):
     answer = ask_once(default_index, question)
@@ -122,3 +117,24 @@ def test_natural_phrasings_are_answered_not_refused_or_forced_to_yes_no(default_
     assert not answer.refused and "No indexed article" not in answer.text
     assert "yes_no" not in answer.margins and answer.text.split()[0].strip(",.") not in ("Yes", "No")
     assert re.search(expected, answer.text, re.IGNORECASE), answer.text
+
+
+@pytest.mark.parametrize("question, option, other", [
+    ("Was the balloon shot down off the South Carolina coast or off Alaska?", "South Carolina", "Alaska"),
+    ("Did Blinken meet Wang Yi at the Munich Security Conference or at the G20?", "Munich", "G20"),
+])
+def test_an_either_or_question_is_answered_with_the_option(default_index, ask_once, question, option, other):
+    answer = ask_once(default_index, question)
+    assert not answer.refused and answer.citations
+    assert option in answer.text and not answer.text.split()[0].strip(",.:").lower() in ("yes", "no")
+    assert other not in answer.text.split(".")[0]
+
+
+def test_the_local_model_scores_how_its_reply_opens(default_index):
+    from qa.llm import get_llm
+
+    llm = get_llm(default_index)
+    messages = [{"role": "user", "content": "What is the capital of France? Reply with the city's name only."}]
+    assert llm.reply_logprob(messages, "Paris") > llm.reply_logprob(messages, "Berlin is the capital")
+    # Scoring leaves the cached state usable: the reply that follows is the model's own.
+    assert "Paris" in "".join(llm.stream(messages, max_tokens=5, temperature=0.0))

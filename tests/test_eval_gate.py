@@ -5,18 +5,18 @@ minimums below; `make test-all` runs them.
 The minimums sit one to two questions below what was measured, so noise does not fail CI but a
 broken retriever (evidence ranking), evidence stage or weaker answerer does. Measured with
 `qa eval` (qwen2.5-coder-1.5b-instruct, evidence stage on, 2026-12-01; README "Evaluation
-results"). Gold, 71 questions: answer_accuracy 0.578, refusal_accuracy 0.732, citation_precision
-0.800, citation_support 0.694, hit@10 1.000, evidence_mrr@10 0.761, evidence_recall@10 0.959,
-context_evidence_recall 0.838; by type single_fact 0.750, paraphrase 0.875, yes_no 0.500.
-Natural, 64 questions: answer_accuracy 0.422, refusal_accuracy 0.719, citation_precision 0.949,
-hit@10 1.000, evidence_mrr@10 0.715, evidence_recall@10 0.966, context_evidence_recall 0.593.
-These come from the run before the evidence stage's last two settings changed (rank weight
-0.1 → 0.5, 20 → 10 passages), hence the wider margins.
+results"). Gold, 71 questions: answer_accuracy 0.578, refusal_accuracy 0.761, citation_precision
+0.772, citation_support 0.667, hit@10 1.000, evidence_mrr@10 0.761, evidence_recall@10 0.959,
+context_evidence_recall 0.853; by type single_fact 0.667, paraphrase 0.625, yes_no 0.750.
+Natural, 64 questions (shipped defaults: 500 word pieces of evidence, rank weight 1.0, either/or
+choice): answer_accuracy 0.531, refusal_accuracy 0.813, citation_precision 0.935, hit@10 1.000,
+evidence_mrr@10 0.715, evidence_recall@10 0.966, context_evidence_recall 0.803; by type why_how
+0.70, either_or 0.83.
 
-Yes/no questions are at chance on the gold set (always "Yes" also scores 0.50 on yes_no) and the
-five time questions swing between 0 and 1 right: the gate records yes/no so later work can only
-raise it. What they test deterministically is gated elsewhere: the verdict on the default corpus in
-tests/test_answer_local.py, date order in tests/test_dated.py.
+Yes/no questions were at chance on the gold set (0.50, as always "Yes") until the evidence budget
+rose to 500 word pieces (0.75 of 8), and the five time questions swing between 0 and 2 right: the
+gate records yes/no so later work can only raise it. What they test deterministically is gated
+elsewhere: the verdict on the default corpus in tests/test_answer_local.py, date order in tests/test_dated.py.
 """
 
 from __future__ import annotations
@@ -33,26 +33,28 @@ from qa.cli import main
 pytestmark = [pytest.mark.model, pytest.mark.full]
 
 MINIMUMS = {
-    "answer_accuracy": 0.45,
-    "refusal_accuracy": 0.62,
+    "answer_accuracy": 0.53,
+    "refusal_accuracy": 0.70,
     "citation_precision": 0.68,
     "citation_support": 0.58,
     "hit@10": 0.95,
     "evidence_mrr@10": 0.68,
     "evidence_recall@10": 0.90,
-    "context_evidence_recall": 0.72,
+    "context_evidence_recall": 0.78,
 }
 # Answer accuracy by question type (12, 8 and 8 questions).
-TYPE_MINIMUMS = {"single_fact": 0.58, "paraphrase": 0.62, "yes_no": 0.30}
+TYPE_MINIMUMS = {"single_fact": 0.58, "paraphrase": 0.5, "yes_no": 0.6}
 NATURAL_MINIMUMS = {
-    "answer_accuracy": 0.35,
-    "refusal_accuracy": 0.62,
-    "citation_precision": 0.85,
+    "answer_accuracy": 0.50,
+    "refusal_accuracy": 0.75,
+    "citation_precision": 0.88,
     "hit@10": 0.95,
     "evidence_mrr@10": 0.65,
     "evidence_recall@10": 0.90,
-    "context_evidence_recall": 0.52,
+    "context_evidence_recall": 0.75,
 }
+# Natural answer accuracy by type (10 and 6 questions): the budget and the either/or choice.
+NATURAL_TYPE_MINIMUMS = {"why_how": 0.5, "either_or": 0.66}
 
 
 def _gated_eval(gold: str, index: Path, report: Path, minimums: dict[str, float], corpora=()) -> dict:
@@ -78,4 +80,6 @@ def test_gold_set_passes_the_gate(tmp_path):
 @pytest.mark.dataset
 def test_natural_questions_pass_the_gate(multihop_index, tmp_path):
     settings, _ = multihop_index
-    _gated_eval("natural.jsonl", settings.index_dir, tmp_path / "natural.json", NATURAL_MINIMUMS)
+    data = _gated_eval("natural.jsonl", settings.index_dir, tmp_path / "natural.json", NATURAL_MINIMUMS)
+    by_type = {name: data["by_type"][name]["answer_accuracy"] for name in NATURAL_TYPE_MINIMUMS}
+    assert all(by_type[name] >= minimum for name, minimum in NATURAL_TYPE_MINIMUMS.items()), by_type

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qa.question import FACT, YES_NO, analyse, named_outlets, parts, source_mentions
+from qa.question import FACT, YES_NO, analyse, named_outlets, options, parts, source_mentions
 
 OUTLETS = ["The Verge", "TechCrunch", "The Age", "The Independent - Sports", "The Independent - Life and Style", "BBC News - Technology", "The Guardian"]
 
@@ -124,3 +124,29 @@ def test_a_multi_part_question_is_split_into_its_claims():
 ])
 def test_a_question_with_one_claim_has_no_parts(question):
     assert parts(question) == []
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Was the trip cancelled because of rain or because of strikes?", ["because of rain", "because of strikes"]),
+    ("Did it happen at the end of the Permian or the end of the Cretaceous?",
+     ["the end of the Permian", "the end of the Cretaceous"]),
+    ("Did Australia beat Finland or the Czech Republic to reach the final?", ["Finland", "the Czech Republic"]),
+    ("Was it Oregon State or Washington State?", ["Oregon State", "Washington State"]),
+    ("Did France score six tries or eight against Italy?", ["six tries", "eight"]),
+    ("Did the deal cost $5 million or $8 million?", ["$5 million", "$8 million"]),
+    ("Did prices rise or fall last year?", ["rise", "fall"]),
+])
+def test_either_or_options(question, expected):
+    assert options(question) == expected
+    assert analyse(question, OUTLETS).options == expected
+
+
+@pytest.mark.parametrize("question", [
+    "Did the summit go ahead or not?",                     # a verdict
+    "Why was the trip cancelled?",
+    "What did officials say, or did they stay silent, about the crash in the harbour last week? "
+    "Tell me everything the articles report about it please.",   # long: a compound question
+    "Did the TechCrunch article say X, or did The Verge report Y first?",  # a comma: two clauses
+])
+def test_no_options_where_there_is_no_choice(question):
+    assert options(question) == []
