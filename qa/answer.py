@@ -127,12 +127,11 @@ def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bo
     ]
 
 
-def gather(question: str, analysis: Question, *, settings: Settings, retriever: Retriever,
-           doc_ids: list[str] | None = None) -> tuple[list[Passage], list[Evidence]]:
-    """Retrieval, then the evidence stage: the passages found and what the model will read."""
+def retrieve(question: str, *, settings: Settings, retriever: Retriever,
+             doc_ids: list[str] | None = None) -> list[Passage]:
+    """The passages the evidence stage chooses from (and `qa search` shows)."""
     depth = max(settings.top_k, settings.evidence_passages) if settings.evidence else settings.top_k
-    passages = retriever.search(question, top_k=depth, hybrid=settings.hybrid, doc_ids=doc_ids)
-    return passages, evidence_for(question, analysis, passages, settings=settings, embedder=retriever.embedder)
+    return retriever.search(question, top_k=depth, hybrid=settings.hybrid, doc_ids=doc_ids)
 
 
 def evidence_for(question: str, analysis: Question, passages: list[Passage], *, settings: Settings,
@@ -163,13 +162,15 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
         return
-    passages, evidence = gather(question, analysis, settings=settings, retriever=retriever, doc_ids=doc_ids)
-    in_time_order = settings.date_order and analysis.temporal
+    passages = retrieve(question, settings=settings, retriever=retriever, doc_ids=doc_ids)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
     if not passages or max(p.similarity for p in passages) < settings.min_similarity:
         timings["total_s"] = round(time.perf_counter() - started, 3)
         yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=llm.name)
         return
+    evidence = evidence_for(question, analysis, passages, settings=settings, embedder=retriever.embedder)
+    timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
+    in_time_order = settings.date_order and analysis.temporal
 
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
     messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
