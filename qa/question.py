@@ -131,11 +131,15 @@ def parts(text: str) -> list[str]:
 
 def is_yes_no(text: str) -> bool:
     """Asks for a verdict: not a polite request for a fact, not a choice between options."""
-    if _POLITE_REQUEST.match(text) or (len(text.split()) <= _EITHER_OR_MAX_WORDS and _EITHER_OR.search(text)):
+    if _POLITE_REQUEST.match(text) or _is_either_or(text):
         return False
     if _AUXILIARY_FIRST.match(text):
         return True
     return not _WH.search(text) and bool(_AUXILIARY_CLAUSE.search(text))
+
+
+def _is_either_or(text: str) -> bool:
+    return len(text.split()) <= _EITHER_OR_MAX_WORDS and bool(_EITHER_OR.search(text))
 
 
 _ARTICLE = frozenset({"the", "a", "an"})
@@ -150,28 +154,44 @@ def options(text: str) -> list[str]:
     the Permian or the end of the Cretaceous"); without shared words, names against names
     ("Finland or the Czech Republic"), a number against a number ("six tries or eight"), else one
     word each ("rise or fall")."""
-    if len(text.split()) > _EITHER_OR_MAX_WORDS or not _EITHER_OR.search(text):
+    if not _is_either_or(text):
         return []
     left, right = re.split(r"\s+or\s+", text.strip().rstrip("?").strip(), flags=re.IGNORECASE)[-2:]
     lw, rw = left.split(), right.split()
-    same = lambda a, b: a.lower() == b.lower()  # noqa: E731
+    return _mirrored(lw, rw) or _numbers(lw, rw) or _names(lw, rw)
+
+
+def _mirrored(lw: list[str], rw: list[str]) -> list[str]:
+    """The left option starts where the words before "or" best repeat the right one's opening."""
     best, shared = None, 0
     for i in range(len(lw) - 1, max(-1, len(lw) - 8), -1):
-        n = next((k for k, (a, b) in enumerate(zip(lw[i:], rw)) if not same(a, b)), min(len(lw) - i, len(rw)))
+        n = next((k for k, (a, b) in enumerate(zip(lw[i:], rw)) if a.lower() != b.lower()),
+                 min(len(lw) - i, len(rw)))
         if shared < n < len(lw) - i:
             best, shared = i, n
-    if best is not None:
-        first = lw[best:]
-        return [" ".join(first), " ".join(rw[:len(first)])]
+    if best is None:
+        return []
+    first = lw[best:]
+    return [" ".join(first), " ".join(rw[:len(first)])]
+
+
+def _numbers(lw: list[str], rw: list[str]) -> list[str]:
+    """A number against a number ("six tries or eight", "$5 million or $8 million")."""
     start = 1 if rw and rw[0].lower() in _ARTICLE else 0
     numbers = [i for i, w in enumerate(lw) if _NUMBER.match(w)]
-    if start < len(rw) and _NUMBER.match(rw[start]) and numbers:
-        k, m = numbers[-1], start + 1
-        while k > 0 and _NUMBER.match(lw[k - 1]):  # "$5 million"
-            k -= 1
-        while m < len(rw) and _NUMBER.match(rw[m]):
-            m += 1
-        return [" ".join(lw[k:]), " ".join(rw[:m])]
+    if not (start < len(rw) and _NUMBER.match(rw[start]) and numbers):
+        return []
+    k, m = numbers[-1], start + 1
+    while k > 0 and _NUMBER.match(lw[k - 1]):
+        k -= 1
+    while m < len(rw) and _NUMBER.match(rw[m]):
+        m += 1
+    return [" ".join(lw[k:]), " ".join(rw[:m])]
+
+
+def _names(lw: list[str], rw: list[str]) -> list[str]:
+    """Capitalised words against capitalised words ("Finland or the Czech Republic"), else one word each."""
+    start = 1 if rw and rw[0].lower() in _ARTICLE else 0
     k = len(lw)
     while k > 0 and _OPTION_WORD.match(lw[k - 1]):
         k -= 1
