@@ -20,11 +20,12 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
-from qa.evidence import Evidence, in_date_order, select, sentence_spans, whole_passages
+from qa.evidence import Evidence, in_date_order, select, whole_passages
 from qa.llm import LLM
 from qa.prompts import render
-from qa.question import YES_NO, Question, analyse
+from qa.question import YES_NO, Question
 from qa.retrieve import Retriever
+from qa.sentences import sentence_spans
 from qa.types import Passage
 
 REFUSAL_LEAD = "The articles do not say."
@@ -135,12 +136,13 @@ def retrieve(question: str, *, settings: Settings, retriever: Retriever,
 
 
 def evidence_for(question: str, analysis: Question, passages: list[Passage], *, settings: Settings,
-                 embedder: Embedder) -> list[Evidence]:
+                 retriever: Retriever) -> list[Evidence]:
     """What the model reads of `passages`, in prompt order (articles in date order for a question
     about time); whole passages when the evidence stage is off."""
     if settings.evidence:
-        evidence = select(question, passages[:settings.evidence_passages], embedder, settings,
-                          outlets=analysis.outlets)
+        candidates = passages[:settings.evidence_passages]
+        evidence = select(question, candidates, retriever.embedder, settings, outlets=analysis.outlets,
+                          stored=retriever.index.sentence_vectors(candidates))
     else:
         evidence = whole_passages(passages[:settings.top_k])
     # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
@@ -168,7 +170,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
         timings["total_s"] = round(time.perf_counter() - started, 3)
         yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=llm.name)
         return
-    evidence = evidence_for(question, analysis, passages, settings=settings, embedder=retriever.embedder)
+    evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
     in_time_order = settings.date_order and analysis.temporal
 

@@ -65,7 +65,8 @@ def main(chroma_url: str | None) -> None:
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default .qa/index, or QA_INDEX_DIR).")
 @click.option("--prune", is_flag=True, help="Remove indexed articles that are not in PATHS.")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again (after changing model or chunking).")
-@click.option("--if-missing", is_flag=True, help="Do nothing if the index already has articles.")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing if the index already has articles (rebuild it if it was built with other settings).")
 def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild: bool, if_missing: bool) -> None:
     """Add articles to the index: folders of .txt/.md/.html, single files, or .jsonl corpora.
 
@@ -76,8 +77,12 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
 
     settings = _settings(index_dir=index_dir)
     if if_missing and pipeline.index_status(settings)["articles"] and not rebuild:
-        console.print(f"Index at {settings.index_dir} exists; nothing to do.")
-        return
+        reason = pipeline.index_mismatch(settings)
+        if reason is None:
+            console.print(f"Index at {settings.index_dir} exists; nothing to do.")
+            return
+        console.print(f"Index at {settings.index_dir} does not fit the current settings ({reason}); rebuilding it.")
+        rebuild = True
     targets = list(paths) or [settings.corpus_dir]
     started = time.perf_counter()
     progress = Progress(TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(),
@@ -110,8 +115,9 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
     console.print(
         f"[green]done[/green] in {elapsed:.1f}s: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.pruned)} pruned, {skipped} skipped; "
-        f"{report.chunks_written} chunks written"
-        + (f" ({report.chunks_truncated} cut to the embedding model's limit)" if report.chunks_truncated else "")
+        f"{report.chunks_written} chunks, {report.sentences_written} sentences written"
+        + (f" ({report.sentences_truncated} sentences cut to the embedding model's limit)"
+           if report.sentences_truncated else "")
         + f". Index {settings.index_dir}: {report.total_articles} articles, {report.total_chunks} chunks."
     )
     if not corpus.articles:

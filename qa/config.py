@@ -98,11 +98,13 @@ class Settings:
     chroma_url: str = ""
     # Longer articles are skipped with a message (a file that size is a book or a dump, not news).
     max_article_chars: int = _limited(2_000_000, at_least=1)
-    # Chunk size in the embedding model's own word pieces (see README: "Chunking").
-    chunk_size: int = _limited(192, at_least=16)
+    # Chunk size in the embedding model's own word pieces (see README: "Chunking"): what BM25 ranks,
+    # `qa search` and the source viewer show; dense search ranks a chunk by its best sentence.
+    chunk_size: int = _limited(512, at_least=16)
     # Word pieces neighbouring chunks share (fewer than chunk_size).
-    chunk_overlap: int = _limited(32, at_least=0)
-    # Word pieces of the "title — outlet" header embedded with each chunk.
+    chunk_overlap: int = _limited(64, at_least=0)
+    # Word pieces of the "title — outlet" header embedded with each chunk (its vector gives a
+    # passage's similarity to the question).
     header_tokens: int = _limited(40, at_least=0)
     # Texts per embedding batch.
     embed_batch_size: int = _limited(32, at_least=1)
@@ -111,7 +113,7 @@ class Settings:
     # The evidence stage (see README: "Evidence"): the model reads the best sentences of the top
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
-    evidence_passages: int = _limited(10, at_least=1)
+    evidence_passages: int = _limited(20, at_least=1)
     context_tokens: int = _limited(500, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
@@ -120,21 +122,23 @@ class Settings:
     # scoring its best match (`qa.question.parts`) ...
     evidence_parts: bool = True
     # ... + this weight / (rank of its passage in retrieval, from 1).
-    evidence_rank_weight: float = _limited(1.0, at_least=0)
+    evidence_rank_weight: float = _limited(0.5, at_least=0)
     # Every article whose best sentence scores within this of the best sentence overall gets that
     # sentence first (coverage across articles: a comparison needs both sides).
     evidence_article_margin: float = _limited(0.15, at_least=0)
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True
     # Weight of the vector ranking in the fusion (BM25's is 1).
-    vector_weight: float = _limited(0.5, at_least=0)
+    vector_weight: float = _limited(0.2, at_least=0)
     # Candidates each retriever contributes before fusion.
     candidates: int = _limited(40, at_least=1)
     # Passages sharing at least this share of word 3-grams (of the shorter one) are one passage
     # (above 0: at 0 every passage would fold into the first).
     near_duplicate: float = _limited(0.5, above=0, at_most=1)
-    # Search each outlet a question names on its own and interleave the results.
+    # Search each outlet a question names on its own and interleave the results ...
     outlet_search: bool = True
+    # ... and each publication date it names ("published on November 6, 2023").
+    date_search: bool = True
     # A TOML file of extra outlet aliases (`"Beeb" = "BBC News"`), added to the built-in table.
     outlet_aliases: str = ""
     # Question rules (see README: "Question rules"): refuse at once when the question asks what an

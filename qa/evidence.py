@@ -1,9 +1,9 @@
 """The evidence stage: from the retrieved passages, the sentences that answer, within a token budget.
 
-Retrieval hands over chunks of ~200 word pieces; a small model reading six of them (~1,200 tokens)
-is slow and loses the answer in them. Here every sentence of the candidate passages is scored
-against the question (MiniLM cosine: a sentence fits its 256 word pieces, a chunk does not; BM25
-over the sentences; the passage's retrieval rank), the best are chosen within `context_tokens`,
+Retrieval hands over chunks of ~500 word pieces; a small model reading several of them is slow and
+loses the answer in them. Here every whole sentence of the candidate passages is scored against the
+question (MiniLM cosine, from the sentence vectors the index stored at ingest; BM25 over the
+sentences; the passage's retrieval rank), the best are chosen within `context_tokens`,
 with the best sentence of each article that competes and of each outlet the question names (a
 comparison needs both sides), and a sentence that leans on the one before it ("He said…") brings
 that one along. The prompt then shows them grouped by article, each numbered for citation.
@@ -14,6 +14,7 @@ Offsets stay exact: an `Evidence` is a span of its passage, and the passage a sp
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,39 +22,16 @@ import numpy as np
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.question import parts
+from qa.sentences import whole_sentences
 from qa.types import Passage
 
-_SENTENCE_END = re.compile(r"[.!?]+[”\"’)]*(?=\s)|\n+")
-# A full stop after these is not a sentence end ("U.S.", "Mr.", "Jan.").
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|No|vs|etc|Inc|Corp|Co|Ltd|"
-                           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$")
-_WORD = re.compile(r"\w+")
-_MIN_WORDS = 4
-_ENDS_SENTENCE = re.compile(r"[.!?][”\"’)]*$")
 # A sentence opening with one of these needs the sentence before it to be understood.
 _LEANS_BACK = re.compile(r"^[“\"‘']?(he|she|it|they|his|her|its|their|this|that|these|those|but|however|also|"
                          r"meanwhile|instead|still|yet|the (company|group|firm|move|deal|report|official|team))\b",
                          re.IGNORECASE)
 
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence in `text`, whitespace trimmed."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.group().strip() and _ABBREVIATION.search(text[max(start, match.start() - 4):match.start() + 1]):
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(text)))
-    trimmed = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            trimmed.append((a, b))
-    return trimmed
+# Sentence vectors stored at ingest, by (chunk_id, the sentence's offset in the chunk's text).
+SentenceVectors = Mapping[tuple[str, int], np.ndarray]
 
 
 @dataclass
@@ -84,9 +62,10 @@ class _Sentence:
     start: int
     end: int
     rank: int               # the passage's rank in retrieval
-    previous: int | None    # index of the sentence before it in the same passage
+    previous: int | None    # index of the sentence just before it in the same passage
     tokens: int = 0
     score: float = 0.0
+    vector: np.ndarray | None = None
 
 
 def whole_passages(passages: list[Passage]) -> list[Evidence]:
@@ -95,10 +74,11 @@ def whole_passages(passages: list[Passage]) -> list[Evidence]:
 
 
 def select(question: str, passages: list[Passage], embedder: Embedder, settings: Settings, *,
-           outlets: list[str] = ()) -> list[Evidence]:
+           outlets: list[str] = (), stored: SentenceVectors | None = None) -> list[Evidence]:
     """The best sentences of `passages` for `question`, within `settings.context_tokens` word pieces,
-    in the order the prompt shows them (articles by their best sentence, sentences by position)."""
-    sentences = _sentences(passages, embedder)
+    in the order the prompt shows them (articles by their best sentence, sentences by position).
+    `stored`: sentence vectors computed at ingest; a sentence without one is embedded now."""
+    sentences = _sentences(passages, embedder, stored or {})
     if not sentences:
         return []
     closest_to_parts = _score(question, sentences, embedder, settings)
@@ -106,27 +86,27 @@ def select(question: str, passages: list[Passage], embedder: Embedder, settings:
     return _in_prompt_order([sentences[i] for i in chosen], sentences)
 
 
-def _sentences(passages: list[Passage], embedder: Embedder) -> list[_Sentence]:
-    """Every whole sentence of the passages once (overlapping chunks share sentences; a chunk cut
-    mid-sentence at either end leaves a fragment, which the neighbouring chunk holds whole)."""
+def _sentences(passages: list[Passage], embedder: Embedder, stored: SentenceVectors) -> list[_Sentence]:
+    """Every whole sentence of the passages once (overlapping chunks share sentences), with its vector."""
     found: list[_Sentence] = []
     seen: set[tuple[str, int]] = set()
     for rank, passage in enumerate(passages):
-        spans = sentence_spans(passage.text)
-        previous = None
-        for i, (a, b) in enumerate(spans):
-            text = passage.text[a:b]
-            fragment = ((i == 0 and passage.start > 0 and not text[:1].isupper() and text[:1] not in "“\"‘'")
-                        or (i == len(spans) - 1 and not _ENDS_SENTENCE.search(text) and len(spans) > 1))
+        last_end = None
+        for a, b in whole_sentences(passage.text, mid_article=passage.start > 0, title=passage.title):
             key = (passage.doc_id, passage.start + a)
-            # Too short to say anything ("Months."), or the article's title repeated in its text.
-            trivial = len(_WORD.findall(text)) < _MIN_WORDS or text.strip().rstrip(".") == passage.title.strip()
-            if fragment or trivial or key in seen:
-                previous = None
+            if key in seen:
+                last_end = None
                 continue
             seen.add(key)
-            found.append(_Sentence(passage, a, b, rank, previous, tokens=len(embedder.tokenize(text)) + 2))
-            previous = len(found) - 1
+            adjacent = last_end is not None and not passage.text[last_end:a].strip()
+            found.append(_Sentence(passage, a, b, rank, len(found) - 1 if adjacent else None,
+                                   tokens=len(embedder.tokenize(passage.text[a:b])) + 2,
+                                   vector=stored.get((passage.chunk_id, a))))
+            last_end = b
+    missing = [s for s in found if s.vector is None]
+    if missing:
+        for s, vector in zip(missing, embedder.embed([s.passage.text[s.start:s.end] for s in missing])):
+            s.vector = vector
     return found
 
 
@@ -135,8 +115,7 @@ def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settin
     BM25 (scaled to the best) + weighted retrieval-rank prior. Returns the sentence closest to each part."""
     texts = [s.passage.text[s.start:s.end] for s in sentences]
     queries = [question] + (parts(question) if settings.evidence_parts else [])
-    vectors = embedder.embed(queries + texts)
-    by_query = vectors[len(queries):] @ vectors[:len(queries)].T
+    by_query = np.stack([s.vector for s in sentences]) @ embedder.embed(queries).T
     lexical = _bm25(question, texts)
     for s, c, b in zip(sentences, by_query.max(axis=1), lexical):
         s.score = float(c) + settings.evidence_bm25_weight * float(b) + settings.evidence_rank_weight / (s.rank + 1)

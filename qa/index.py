@@ -1,7 +1,9 @@
 """The index: articles → sentence-aware chunks → embeddings in Chroma, plus a BM25 index.
 
 Layout of an index folder:
-  chroma/          Chroma PersistentClient (vectors, chunk text, metadata)
+  chroma/          Chroma PersistentClient: collection `articles` (chunk text, metadata, a vector of
+                   each chunk's first 256 word pieces) and `articles-sentences` (a vector of each
+                   whole sentence of each chunk: what dense retrieval searches)
   bm25/            bm25s index over the same chunks, stamped with the chunk set it was built from
   manifest.json    embedding model, chunking settings, and one entry per article (content hash, chunks)
 With `chroma_url` set, chroma/ is replaced by a collection on that Chroma server.
@@ -23,12 +25,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from qa.config import Settings
 from qa.embed import MODEL_NAME, Embedder
-from qa.types import Article, Chunk
+from qa.sentences import whole_sentences
+from qa.types import Article, Chunk, Passage
 
 MANIFEST_VERSION = 1
 SPLITTER = "llama_index SentenceSplitter"
+# Part of the chunking stamp: an index without sentence vectors (or with other ones) is rebuilt.
+SENTENCE_VECTORS = "whole sentences of each chunk, v1"
 
 
 class IndexProblem(RuntimeError):
@@ -121,7 +128,8 @@ class Manifest:
         return cls(
             embedding={"model": MODEL_NAME, "dimension": embedder.dimension, "max_tokens": embedder.max_tokens},
             chunking={"splitter": SPLITTER, "chunk_size": settings.chunk_size,
-                      "chunk_overlap": settings.chunk_overlap, "header_tokens": settings.header_tokens},
+                      "chunk_overlap": settings.chunk_overlap, "header_tokens": settings.header_tokens,
+                      "sentences": SENTENCE_VECTORS},
         )
 
     @classmethod
@@ -168,7 +176,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     chunks_written: int = 0
-    chunks_truncated: int = 0
+    sentences_written: int = 0
+    sentences_truncated: int = 0
     total_articles: int = 0
     total_chunks: int = 0
 
@@ -198,7 +207,8 @@ class Index:
             raise IndexProblem(f"index at {self.dir} does not fit the current settings: {reason}. "
                                "Run `qa ingest --rebuild PATH` to rebuild it.")
         self.manifest = manifest
-        self.collection = _open_collection(settings)
+        self.collection = _open_collection(settings, settings.collection)
+        self.sentences = _open_collection(settings, sentence_collection(settings))
 
     @staticmethod
     def wipe(settings: Settings) -> None:
@@ -211,8 +221,10 @@ class Index:
         # Drop the collection through Chroma rather than deleting its files: Chroma keeps one
         # client per path alive in the process, and it must not be left pointing at removed files.
         client = _client(settings)
-        if settings.collection in [c.name for c in client.list_collections()]:
-            client.delete_collection(settings.collection)
+        present = [c.name for c in client.list_collections()]
+        for name in (settings.collection, sentence_collection(settings)):
+            if name in present:
+                client.delete_collection(name)
         shutil.rmtree(folder / "bm25", ignore_errors=True)
         settings.manifest_path.unlink(missing_ok=True)
 
@@ -235,9 +247,10 @@ class Index:
             on_progress(len(report.unchanged))
         splitter = make_splitter(self.settings, self.embedder) if pending else None
         for batch in _batches(pending, batch_articles):
-            written, truncated = self._write(batch, splitter)
-            report.chunks_written += written
-            report.chunks_truncated += truncated
+            chunks, sentences, truncated = self._write(batch, splitter)
+            report.chunks_written += chunks
+            report.sentences_written += sentences
+            report.sentences_truncated += truncated
             if on_progress:
                 on_progress(len(batch))
 
@@ -251,22 +264,36 @@ class Index:
         report.total_chunks = self.collection.count()
         return report
 
-    def _write(self, articles: list[Article], splitter) -> tuple[int, int]:
+    def _write(self, articles: list[Article], splitter) -> tuple[int, int, int]:
+        """Chunks and their sentences of `articles`, embedded and stored; (chunks, sentences, sentences
+        longer than the embedding model reads)."""
         chunked = [(article, chunk_article(article, splitter)) for article in articles]
         rows = [(article, chunk) for article, chunks in chunked for chunk in chunks]
-        texts = [embedding_text(article, chunk, self.embedder, self.settings) for article, chunk in rows]
+        vectors = self.embedder.embed([embedding_text(a, c, self.embedder, self.settings) for a, c in rows]) if rows else []
+        sentences = [(chunk, a, b) for article, chunk in rows
+                     for a, b in whole_sentences(chunk.text, mid_article=chunk.start > 0, title=article.title)]
+        # Overlapping chunks share sentences: each distinct sentence of an article is embedded once.
+        distinct = {(chunk.doc_id, chunk.start + a, chunk.start + b): chunk.text[a:b] for chunk, a, b in sentences}
         limit = self.embedder.max_tokens - 2  # [CLS] and [SEP]
-        truncated = sum(len(self.embedder.tokenize(text)) > limit for text in texts)
-        vectors = self.embedder.embed(texts) if texts else []
+        truncated = sum(len(self.embedder.tokenize(text)) > limit for text in distinct.values())
+        by_place = dict(zip(distinct, self.embedder.embed(list(distinct.values())))) if distinct else {}
 
         # Replace, don't merge: old chunks of a changed article must go.
-        self.collection.delete(where={"doc_id": {"$in": [article.doc_id for article in articles]}})
+        changed = {"doc_id": {"$in": [article.doc_id for article in articles]}}
+        self.collection.delete(where=changed)
+        self.sentences.delete(where=changed)
         if rows:
             self.collection.upsert(
                 ids=[chunk.chunk_id for _, chunk in rows],
                 embeddings=vectors,
                 documents=[chunk.text for _, chunk in rows],
                 metadatas=[_chunk_metadata(article, chunk) for article, chunk in rows],
+            )
+        for batch in _batches(sentences, 5000):  # Chroma caps the rows of one call
+            self.sentences.upsert(
+                ids=[sentence_id(chunk.chunk_id, a) for chunk, a, _ in batch],
+                embeddings=[by_place[(chunk.doc_id, chunk.start + a, chunk.start + b)] for chunk, a, b in batch],
+                metadatas=[{"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id} for chunk, _, _ in batch],
             )
         for article, chunks in chunked:
             self.manifest.articles[article.doc_id] = {
@@ -275,16 +302,28 @@ class Index:
                 "chars": len(article.text),
             }
         self.manifest.write(self.settings.manifest_path)
-        return len(rows), truncated
+        return len(rows), len(sentences), truncated
 
     def remove(self, doc_ids: Iterable[str]) -> None:
         doc_ids = list(doc_ids)
         if not doc_ids:
             return
         self.collection.delete(where={"doc_id": {"$in": doc_ids}})
+        self.sentences.delete(where={"doc_id": {"$in": doc_ids}})
         for doc_id in doc_ids:
             self.manifest.articles.pop(doc_id, None)
         self.manifest.write(self.settings.manifest_path)
+
+    # -- sentences --
+
+    def sentence_vectors(self, passages: list[Passage]) -> dict[tuple[str, int], np.ndarray]:
+        """The stored vector of each whole sentence of `passages`, by (chunk_id, offset in the chunk)."""
+        wanted = {sentence_id(p.chunk_id, a): (p.chunk_id, a) for p in passages
+                  for a, _ in whole_sentences(p.text, mid_article=p.start > 0, title=p.title)}
+        if not wanted:
+            return {}
+        got = self.sentences.get(ids=list(wanted), include=["embeddings"])
+        return {wanted[i]: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     # -- BM25 --
 
@@ -366,10 +405,18 @@ def _reason(error: Exception) -> str:
     return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def _open_collection(settings: Settings):
+def sentence_collection(settings: Settings) -> str:
+    return f"{settings.collection}-sentences"
+
+
+def sentence_id(chunk_id: str, offset: int) -> str:
+    return f"{chunk_id}:{offset}"
+
+
+def _open_collection(settings: Settings, name: str):
     # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
     return _client(settings).get_or_create_collection(
-        settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
     )
 
 

@@ -10,7 +10,7 @@ from typing import Callable
 from qa.config import Settings
 from qa.corpus import LoadedCorpus, load_corpus
 from qa.embed import Embedder, get_embedder
-from qa.index import Index, IngestReport, manifest_digest
+from qa.index import Index, IngestReport, Manifest, manifest_digest
 from qa.retrieve import Retriever
 from qa.types import Passage
 
@@ -33,6 +33,12 @@ def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuil
         on_start(len(corpus.articles))
     report = index.ingest(corpus.articles, prune=prune and bool(corpus.articles), on_progress=on_progress)
     return IngestResult(corpus, report)
+
+
+def index_mismatch(settings: Settings) -> str | None:
+    """Why the index on disk cannot be used with `settings` (built with other chunking, say), or None."""
+    manifest = Manifest.read(settings.manifest_path)
+    return manifest.mismatch(Manifest.expected(settings, embedder(settings))) if manifest else None
 
 
 def embedder(settings: Settings) -> Embedder:
@@ -67,14 +73,12 @@ def context(settings: Settings, question: str, passages: list[Passage]):
     from qa.answer import evidence_for
 
     found = retriever(settings)
-    evidence = evidence_for(question, found.analyse(question), passages, settings=settings, embedder=found.embedder)
+    evidence = evidence_for(question, found.analyse(question), passages, settings=settings, retriever=found)
     return evidence, sum(len(found.embedder.tokenize(e.text)) for e in evidence)
 
 
 def index_status(settings: Settings) -> dict:
     """What is in the index, without loading the embedding model."""
-    from qa.index import Manifest
-
     manifest = Manifest.read(settings.manifest_path)
     if manifest is None:
         return {"index_dir": str(settings.index_dir), "exists": False, "articles": 0, "chunks": 0}

@@ -40,7 +40,8 @@ _TEMPORAL = re.compile(r"\b(before|after|earlier|later|prior to|following|since|
 _BETWEEN_REPORTS = re.compile(r"\bbetween\s+(the\s+)?(\w+\s+){0,4}(reports?|articles?|stor(y|ies)|publications?)\b"
                               r"\s+(on|from|by|in|published)\b", re.IGNORECASE)
 _MONTHS = ("january february march april may june july august september october november december").split()
-_DATE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})\b")
+_DATE = re.compile(r"\b(?:(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})"
+                   r"|(\d{4})-(\d{2})-(\d{2}))\b")
 
 # An outlet-like name: capitalised words, optionally joined by "of", "&", "|" or "-" ("The Wall Street Journal").
 _NAME_WORD = r"[A-Z][\w.&'’-]*"
@@ -97,14 +98,14 @@ def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[s
             aliases: dict[str, str] = OUTLET_ALIASES) -> Question:
     """`may_have_published(name)`: the name could be the unrecorded outlet of some indexed articles
     (see `unknown_sources`)."""
-    dates = _dates(text)
+    named_dates = dates(text)
     return Question(
         text=text,
         shape=YES_NO if is_yes_no(text) else FACT,
-        temporal=is_temporal(text, dates),
+        temporal=is_temporal(text, named_dates),
         outlets=named_outlets(text, known_outlets, aliases),
         unknown_outlets=unknown_sources(text, known_outlets, may_have_published, aliases),
-        dates=dates,
+        dates=named_dates,
         options=options(text),
     )
 
@@ -312,11 +313,14 @@ def _is_known(name: str, outlets: list[str], aliases: dict[str, str] = OUTLET_AL
     return any(_covers(name, outlet) or _covers(full, outlet) for outlet in outlets)
 
 
-def _dates(text: str) -> list[date]:
+def dates(text: str) -> list[date]:
+    """The calendar days the text names in full, in order: "November 6, 2023", "2023-11-06"."""
     found = []
-    for month, day, year in _DATE.findall(text):
+    for match in _DATE.finditer(text):
+        month, day, year, iso_year, iso_month, iso_day = match.groups()
         try:
-            found.append(date(int(year), _MONTHS.index(month.lower()) + 1, int(day)))
+            found.append(date(int(year), _MONTHS.index(month.lower()) + 1, int(day)) if month
+                         else date(int(iso_year), int(iso_month), int(iso_day)))
         except ValueError:
             continue
     return found

@@ -1,4 +1,9 @@
-"""Hybrid retrieval: Chroma vector search + BM25, fused by reciprocal rank, near-duplicates folded."""
+"""Hybrid retrieval: Chroma vector search over sentences + BM25 over chunks, fused by reciprocal rank,
+near-duplicates folded.
+
+Dense search runs over the sentence vectors (a chunk ranks by its best sentence): MiniLM reads 256
+word pieces, so a vector of a whole 512-word-piece chunk sees only its first half.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,23 @@ from qa.config import Settings
 from qa.embed import Embedder
 from qa.index import Index, IndexProblem
 from qa.lexical import BM25Index, tokenize
-from qa.question import OUTLET_ALIASES, Question, analyse, named_outlets
+from qa.question import OUTLET_ALIASES, Question, analyse, dates, named_outlets
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
 # Fused candidates loaded and checked for near-duplicates: WINDOW per passage returned, at least
 # MIN_WINDOW (so wire copies a few ranks down are still found and credited in `also_in`). Folding is
 # quadratic and loading text costs a Chroma round trip; candidates further down never reach the answer.
-WINDOW = 4
+WINDOW = 2
 MIN_WINDOW = 24
+# Sentences fetched per chunk candidate in dense search (a chunk holds ~20; its best few decide).
+SENTENCES_PER_CANDIDATE = 4
 
 
 @dataclass
 class _Candidate:
     chunk_id: str
     score: float = 0.0
-    similarity: float | None = None
 
 
 class Retriever:
@@ -48,7 +54,9 @@ class Retriever:
 
         When the question names outlets of the corpus ("as reported by The Verge and TechCrunch"),
         each named outlet's articles are searched on their own and the lists interleaved with the
-        unrestricted one, so every outlet the question depends on is represented.
+        unrestricted one, so every outlet the question depends on is represented; likewise each
+        publication date it names ("published on November 6, 2023"), among the named outlets' articles
+        of that day when it names outlets.
         """
         top_k = self.settings.top_k if top_k is None else top_k
         hybrid = self.settings.hybrid if hybrid is None else hybrid
@@ -67,11 +75,43 @@ class Retriever:
         if not query or top_k <= 0 or size == 0:
             return []
         query_vector = self.embedder.embed([query])[0]
-        named = self.named_outlets(query) if doc_ids is None and self.settings.outlet_search else []
         window = max(WINDOW * top_k, MIN_WINDOW)
-        lists = [self._rank(query, query_vector, self.outlets[name], hybrid, size, window) for name in named]
-        lists.append(self._rank(query, query_vector, doc_ids, hybrid, size, window))
-        return fold_near_duplicates(_interleave(lists)[:window], self.settings.near_duplicate)[:top_k]
+        lists = [self._rank(query, query_vector, ids, hybrid, window) for ids in self._focus(query, doc_ids)]
+        lists.append(self._rank(query, query_vector, doc_ids, hybrid, window))
+        passages = fold_near_duplicates(_interleave(lists)[:window], self.settings.near_duplicate)[:top_k]
+        self._set_similarity(passages, query_vector)
+        return passages
+
+    def _set_similarity(self, passages: list[Passage], query_vector: np.ndarray) -> None:
+        """Each passage's similarity to the query: the cosine of its closest sentence (a chunk's own
+        vector reads only its first 256 word pieces)."""
+        best: dict[str, float] = {}
+        for (chunk_id, _), vector in self.index.sentence_vectors(passages).items():
+            best[chunk_id] = max(best.get(chunk_id, -1.0), float(np.dot(vector, query_vector)))
+        for passage in passages:
+            passage.similarity = round(best.get(passage.chunk_id, 0.0), 4)
+
+    def _focus(self, query: str, doc_ids: list[str] | None) -> list[list[str]]:
+        """The article sets searched on their own: each outlet and each publication date the question names."""
+        if doc_ids is not None:
+            return []
+        named = self.named_outlets(query) if self.settings.outlet_search else []
+        focus = [self.outlets[name] for name in named]
+        if self.settings.date_search:
+            of_named = {doc_id for name in named for doc_id in self.outlets[name]}
+            for day in dict.fromkeys(dates(query)):
+                that_day = self.published.get(day.isoformat(), [])
+                focus.append([d for d in that_day if d in of_named] or that_day)
+        return [ids for ids in focus if ids]
+
+    @functools.cached_property
+    def published(self) -> dict[str, list[str]]:
+        """Publication day (ISO) → doc_ids, from the index manifest."""
+        by_day: dict[str, list[str]] = {}
+        for doc_id, entry in self.index.manifest.articles.items():
+            if entry.get("published_at"):
+                by_day.setdefault(entry["published_at"][:10], []).append(doc_id)
+        return by_day
 
     @functools.cached_property
     def outlets(self) -> dict[str, list[str]]:
@@ -110,53 +150,48 @@ class Retriever:
         return bool(words) and self.bm25.model is not None and all(w in self.bm25.model.vocab_dict for w in words)
 
     def _rank(self, query: str, query_vector: np.ndarray, doc_ids: list[str] | None, hybrid: bool,
-              size: int, window: int) -> list[Passage]:
+              window: int) -> list[Passage]:
         """Vector and BM25 candidates fused by reciprocal rank; the best `window` of them, loaded."""
         candidates: dict[str, _Candidate] = {}
-        for rank, (chunk_id, similarity) in enumerate(self._vector_search(query_vector, doc_ids, size)):
-            candidates[chunk_id] = _Candidate(chunk_id, self.settings.vector_weight / (RRF_K + rank + 1), similarity)
+        for rank, chunk_id in enumerate(self._vector_search(query_vector, doc_ids)):
+            candidates[chunk_id] = _Candidate(chunk_id, self.settings.vector_weight / (RRF_K + rank + 1))
         if hybrid:
             lexical = [chunk_id for chunk_id, _ in self.bm25.search(query, self.settings.candidates, doc_ids)]
             for rank, chunk_id in enumerate(lexical):
                 candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
                 candidate.score += 1 / (RRF_K + rank + 1)
         ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
-        return self._load(ranked[:window], query_vector)
+        return self._load(ranked[:window])
 
-    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None, size: int) -> list[tuple[str, float]]:
-        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None) -> list[str]:
+        """Chunks whose best sentence is closest to the query, best first."""
         if doc_ids is not None and not doc_ids:
             return []
-        n = min(self.settings.candidates, size)
-        found = self.index.collection.query(
-            query_embeddings=[query_vector.tolist()], n_results=n, where=where, include=["distances"],
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        found = self.index.sentences.query(  # n_results may exceed the rows: Chroma returns what it has
+            query_embeddings=[query_vector.tolist()], include=["metadatas"], where=where,
+            n_results=SENTENCES_PER_CANDIDATE * self.settings.candidates,
         )
-        # Chroma's cosine distance is 1 - cosine similarity.
-        return [(chunk_id, 1.0 - distance) for chunk_id, distance in zip(found["ids"][0], found["distances"][0])]
+        chunk_ids = dict.fromkeys(meta["chunk_id"] for meta in found["metadatas"][0])  # best sentence first
+        return list(chunk_ids)[:self.settings.candidates]
 
-    def _load(self, ranked: list[_Candidate], query_vector: np.ndarray) -> list[Passage]:
-        """Text and metadata for the candidates; cosine similarity for those only BM25 found."""
+    def _load(self, ranked: list[_Candidate]) -> list[Passage]:
+        """Text and metadata for the candidates."""
         if not ranked:
             return []
-        ids = [c.chunk_id for c in ranked]
-        need_vectors = any(c.similarity is None for c in ranked)
-        include = ["documents", "metadatas"] + (["embeddings"] if need_vectors else [])
-        got = self.index.collection.get(ids=ids, include=include)
+        got = self.index.collection.get(ids=[c.chunk_id for c in ranked], include=["documents", "metadatas"])
         rows = {chunk_id: i for i, chunk_id in enumerate(got["ids"])}
         passages = []
         for candidate in ranked:
             if candidate.chunk_id not in rows:
                 continue  # BM25 index briefly behind Chroma (an ingest in another process)
             i = rows[candidate.chunk_id]
-            similarity = candidate.similarity
-            if similarity is None:
-                similarity = float(np.dot(np.asarray(got["embeddings"][i]), query_vector))
             meta = got["metadatas"][i]
             passages.append(Passage(
                 chunk_id=candidate.chunk_id, doc_id=meta["doc_id"], title=meta.get("title", ""),
                 text=got["documents"][i], start=int(meta["start"]), end=int(meta["end"]),
                 source=meta.get("source", ""), published_at=meta.get("published_at", ""),
-                url=meta.get("url", ""), score=candidate.score, similarity=round(float(similarity), 4),
+                url=meta.get("url", ""), score=candidate.score,
             ))
         return passages
 
@@ -176,9 +211,10 @@ def _interleave(lists: list[list[Passage]]) -> list[Passage]:
     return merged
 
 
-def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+def _shingles(text: str, size: int = 3) -> set[int]:
+    # Hashes, not tuples: Python caches no tuple's hash, and folding intersects these sets many times.
     words = _WORD.findall(text.lower())
-    return {tuple(words[i:i + size]) for i in range(max(1, len(words) - size + 1))}
+    return {hash(tuple(words[i:i + size])) for i in range(max(1, len(words) - size + 1))}
 
 
 def fold_near_duplicates(passages: list[Passage], threshold: float) -> list[Passage]:

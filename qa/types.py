@@ -38,8 +38,8 @@ class Chunk:
 class Passage:
     """A retrieved chunk with its article's metadata.
 
-    ``score`` is the fused rank score (it orders the list); ``similarity`` is the
-    cosine similarity between question and passage (comparable across questions).
+    ``score`` is the fused rank score (it orders the list); ``similarity`` is the cosine
+    similarity between the question and the passage's closest sentence (comparable across questions).
     ``also_in`` lists doc_ids of near-duplicate passages folded into this one.
     """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,3 +79,12 @@ class FakeOpenAI:
         done = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         request.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+
+def citing(words: str, template: str):
+    """A reply that cites the numbered evidence line of the prompt holding `words`: "shot down [{n}]."
+    → "shot down [3]." (which number that is depends on the evidence stage, not on the test)."""
+    def reply(messages: list[dict]) -> str:
+        lines = re.finditer(r"^\[(\d+)\] (.*)$", messages[-1]["content"], re.MULTILINE)
+        return template.format(n=next(m.group(1) for m in lines if words in m.group(2)))
+    return reply

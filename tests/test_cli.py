@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -27,13 +28,27 @@ def test_ingest_then_search_json(run, tmp_path):
     assert "5 added" in result.stderr and "5 articles" in result.stderr
 
     again = run("ingest", str(CORPUS), "--index", index)
-    assert "0 added" in again.stderr and "5 unchanged" in again.stderr and "0 chunks written" in again.stderr
+    assert "0 added" in again.stderr and "5 unchanged" in again.stderr and "0 chunks, 0 sentences written" in again.stderr
 
     found = run("search", "Why was Blinken's trip to China cancelled?", "--index", index, "-k", "3", "--json")
     assert found.exit_code == 0
     passages = json.loads(found.stdout)
     assert len(passages) == 3
     assert {"doc_id", "title", "text", "start", "end", "score"} <= set(passages[0])
+
+
+def test_if_missing_keeps_a_fitting_index_and_rebuilds_one_of_other_settings(run, tmp_path, monkeypatch):
+    """`make demo` runs `qa ingest --if-missing corpus`: an index from an older release (other
+    chunking) is rebuilt rather than left for the UI to refuse."""
+    index = str(tmp_path / "idx")
+    monkeypatch.setenv("QA_CHUNK_SIZE", "128")
+    assert run("ingest", str(CORPUS), "--index", index).exit_code == 0
+    monkeypatch.delenv("QA_CHUNK_SIZE")
+    rebuilt = run("ingest", "--if-missing", str(CORPUS), "--index", index)
+    assert rebuilt.exit_code == 0 and "does not fit the current settings" in rebuilt.stderr
+    assert "5 added" in rebuilt.stderr
+    kept = run("ingest", "--if-missing", str(CORPUS), "--index", index)
+    assert kept.exit_code == 0 and "exists; nothing to do" in kept.stderr
 
 
 def test_partial_bad_input_still_ingests_and_names_the_files(run, tmp_path):
@@ -91,10 +106,10 @@ def test_console_script_help_runs_offline():
 
 
 def test_ask_json_has_the_documented_shape(run, default_index, monkeypatch):
-    from fake_openai import FakeOpenAI
+    from fake_openai import FakeOpenAI, citing
 
     with FakeOpenAI() as server:
-        server.reply = "A Chinese balloon was shot down over the United States [1]."
+        server.reply = citing("shot down", "A Chinese balloon was shot down over the United States [{n}].")
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("QA_LLM", "openai")
         monkeypatch.setenv("QA_OPENAI_MODEL", "fake-model")
@@ -105,22 +120,22 @@ def test_ask_json_has_the_documented_shape(run, default_index, monkeypatch):
     assert {"question", "answer", "refused", "citations", "passages", "timings", "model"} <= set(data)
     assert data["model"] == "fake-model" and data["refused"] is False
     citation = data["citations"][0]
-    assert {"n", "doc_id", "title", "text", "start", "end"} <= set(citation) and citation["n"] == 1
+    assert {"n", "doc_id", "title", "text", "start", "end"} <= set(citation) and f"[{citation['n']}]" in data["answer"]
     assert {"retrieve_s", "first_token_s", "total_s"} <= set(data["timings"])
 
 
 def test_ask_prints_answer_then_sources(run, default_index, monkeypatch):
-    from fake_openai import FakeOpenAI
+    from fake_openai import FakeOpenAI, citing
 
     with FakeOpenAI() as server:
-        server.reply = "A Chinese balloon was shot down [1]."
+        server.reply = citing("shot down", "A Chinese balloon was shot down [{n}].")
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("QA_LLM", "openai")
         result = run("ask", "Why was Blinken's trip to China cancelled?", "--index", str(default_index.index_dir))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "A Chinese balloon was shot down [1]."
-    assert lines[2] == "Sources" and lines[3].startswith("[1] ")
+    n = re.fullmatch(r"A Chinese balloon was shot down \[(\d+)\]\.", lines[0]).group(1)
+    assert lines[2] == "Sources" and lines[3].startswith(f"[{n}] ")
 
 
 @pytest.mark.parametrize("question,env,message", [

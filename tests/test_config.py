@@ -42,7 +42,7 @@ def test_unknown_toml_key_is_an_error(tmp_path, monkeypatch):
 
 
 def test_overlap_must_be_smaller_than_chunk(monkeypatch):
-    monkeypatch.setenv("QA_CHUNK_OVERLAP", "500")
+    monkeypatch.setenv("QA_CHUNK_OVERLAP", "512")
     with pytest.raises(ConfigError, match="chunk_overlap"):
         load_settings()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from qa.config import Settings
-from qa.evidence import in_date_order, select, sentence_spans, whole_passages
+from qa.evidence import in_date_order, select, whole_passages
+from qa.sentences import sentence_spans
 from qa.types import Passage
 
 ARTICLE = ("Ferry services resumed on Monday. The harbour had been closed for three days by a storm. "
@@ -105,3 +106,25 @@ def test_date_order_moves_whole_articles():
 def test_a_question_sharing_no_word_with_the_sentences_still_gets_evidence(embedder):
     evidence = select("¿Qué pasó?", _chunks(), embedder, DEFAULTS)  # BM25 finds nothing; cosine still ranks
     assert evidence
+
+
+def test_stored_sentence_vectors_are_used_and_missing_ones_embedded(embedder, monkeypatch):
+    """The index stores each sentence's vector at ingest; selection reads them instead of embedding,
+    and embeds only what the store lacks: the same sentences are chosen either way."""
+    from qa.sentences import whole_sentences
+
+    passages = _chunks()
+    question = "How long was the harbour closed?"
+    spans = [(p, a, b) for p in passages for a, b in whole_sentences(p.text, mid_article=p.start > 0, title=p.title)]
+    vectors = embedder.embed([p.text[a:b] for p, a, b in spans])
+    stored = {(p.chunk_id, a): v for (p, a, _), v in zip(spans, vectors)}
+    half = dict(list(stored.items())[::2])
+    expected = [(e.passage.chunk_id, e.start, e.end) for e in select(question, passages, embedder, DEFAULTS)]
+    for store in (stored, half):
+        chosen = select(question, passages, embedder, DEFAULTS, stored=store)
+        assert [(e.passage.chunk_id, e.start, e.end) for e in chosen] == expected
+    calls = []
+    real_embed = type(embedder).embed
+    monkeypatch.setattr(type(embedder), "embed", lambda self, texts: calls.append(list(texts)) or real_embed(self, texts))
+    select(question, passages, embedder, DEFAULTS, stored=stored)
+    assert calls == [[question]]  # with every vector stored, only the question is embedded

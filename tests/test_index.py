@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from conftest import CORPUS
 from qa import pipeline
 from qa.corpus import load_corpus
 from qa.index import Index, IndexProblem, Manifest, chunk_article, make_splitter
+from qa.sentences import whole_sentences
 
 
 def _chunks_by_doc(settings, embedder):
@@ -44,10 +46,32 @@ def test_reingest_adds_nothing(default_index):
     assert pipeline.index_status(default_index)["chunks"] == before["chunks"]
 
 
-def test_embedded_text_fits_the_model(default_index, embedder, settings):
+def test_embedded_sentences_fit_the_model(default_index, embedder, settings):
     report = pipeline.ingest(settings, [CORPUS]).report
-    assert report.chunks_written > 0
-    assert report.chunks_truncated == 0
+    assert report.chunks_written > 0 and report.sentences_written > report.chunks_written
+    assert report.sentences_truncated == 0
+
+
+def _sentence_rows(settings, embedder) -> dict[str, set[str]]:
+    got = Index(settings, embedder).sentences.get(include=["metadatas"])
+    by_doc: dict[str, set[str]] = {}
+    for sentence_id, meta in zip(got["ids"], got["metadatas"]):
+        by_doc.setdefault(meta["doc_id"], set()).add(sentence_id)
+    return by_doc
+
+
+def test_each_whole_sentence_of_a_chunk_has_its_own_stored_vector(default_index, embedder):
+    """The vectors dense search and the evidence stage read are MiniLM's vectors of the sentences
+    `whole_sentences` finds in each chunk: looked up, they equal the sentence embedded now."""
+    index = Index(default_index, embedder)
+    passages = pipeline.search(default_index, "Why was the trip to China called off?", top_k=3)
+    stored = index.sentence_vectors(passages)
+    for p in passages:
+        spans = whole_sentences(p.text, mid_article=p.start > 0, title=p.title)
+        assert spans and all((p.chunk_id, a) in stored for a, _ in spans)
+        fresh = embedder.embed([p.text[a:b] for a, b in spans])
+        assert np.allclose(np.stack([stored[(p.chunk_id, a)] for a, _ in spans]), fresh, atol=1e-4)
+    assert sum(map(len, _sentence_rows(default_index, embedder).values())) == index.sentences.count()
 
 
 def test_changed_article_replaces_its_chunks_and_prune_drops_missing(settings, embedder, corpus_copy):
@@ -63,11 +87,14 @@ def test_changed_article_replaces_its_chunks_and_prune_drops_missing(settings, e
     assert not any("zeppelin" in text for chunk_id, _, text in chunks if chunk_id in old_ids)
     assert sum(e["chunks"] for e in Index(settings, embedder).manifest.articles.values()) == \
         Index(settings, embedder).collection.count()  # no orphans
+    sentences = _sentence_rows(settings, embedder)["004_1890e989d0248038.txt"]
+    assert all(s.split(":")[0] in {c[0] for c in chunks} for s in sentences)  # only the new chunks' sentences
 
     (corpus_copy / "002_96816e06d1c519d8.txt").unlink()
     report = pipeline.ingest(settings, [corpus_copy], prune=True).report
     assert report.pruned == ["002_96816e06d1c519d8.txt"]
     assert "002_96816e06d1c519d8.txt" not in _chunks_by_doc(settings, embedder)
+    assert "002_96816e06d1c519d8.txt" not in _sentence_rows(settings, embedder)
 
 
 def test_interrupted_ingest_is_completed_by_a_rerun_without_duplicates(settings, embedder, monkeypatch, tmp_path):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fake_openai import FakeOpenAI
+from fake_openai import FakeOpenAI, citing
 from qa import pipeline
 from qa.config import Settings
 from qa.llm import LLMError, OpenAILLM
@@ -74,16 +74,17 @@ def test_needs_a_key_or_a_base_url(monkeypatch):
 
 def test_full_answer_through_the_openai_backend(server, default_index):
     """The whole pipeline with QA_LLM=openai: passages go to the server, citations come back parsed."""
-    server.reply = "It was cancelled after a Chinese balloon was shot down [1]. Also see [9]."
+    server.reply = citing("shot down", "It was cancelled after a Chinese balloon was shot down [{n}]. Also see [99].")
     settings = dataclasses.replace(default_index, llm="openai", openai_model="fake", llm_retries=0)
     events = list(pipeline.stream_answer(settings, "Why was Blinken's trip to China cancelled?"))
     answer = events[-1]
     assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("It was cancelled")
     assert not answer.refused and answer.model == "fake"
-    assert [c.n for c in answer.citations] == [1]  # [9] points at no evidence: dropped
-    assert answer.citations[0].text == answer.evidence[0].passage.text
+    n = answer.citations[0].n
+    assert [c.n for c in answer.citations] == [n] and f"shot down [{n}]" in answer.text  # [99]: no such evidence, dropped
+    assert answer.citations[0].text == answer.evidence[n - 1].passage.text
     prompt = server.requests[0]["body"]["messages"][1]["content"]
-    assert f"[1] {' '.join(answer.evidence[0].text.split())}" in prompt
+    assert f"[{n}] {' '.join(answer.evidence[n - 1].text.split())}" in prompt
 
 
 def test_a_new_server_address_gets_a_new_client(monkeypatch):

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qa.question import FACT, YES_NO, analyse, named_outlets, options, parts, source_mentions
+from qa.question import FACT, YES_NO, analyse, dates, named_outlets, options, parts, source_mentions
 
 OUTLETS = ["The Verge", "TechCrunch", "The Age", "The Independent - Sports", "The Independent - Life and Style", "BBC News - Technology", "The Guardian"]
 
@@ -47,6 +47,17 @@ def test_named_outlets_are_case_sensitive_and_prefer_the_longest_name():
 ])
 def test_sources_the_corpus_lacks(question, unknown):
     assert analyse(question, OUTLETS).unknown_outlets == unknown
+
+
+@pytest.mark.parametrize("text,days", [
+    ("published on November 6, 2023", [date(2023, 11, 6)]),
+    ("the one on 2023-10-02 and the one on October 24 2023", [date(2023, 10, 2), date(2023, 10, 24)]),
+    # Not a full calendar day: none.
+    ("in November 2023", []), ("the 2023-24 season", []), ("a 3-1 win on Tuesday", []),
+    ("on 2023-13-45", []), ("February 30, 2024", []),
+])
+def test_dates_are_full_calendar_days(text, days):
+    assert dates(text) == days
 
 
 def test_mentions_and_dates():

@@ -69,7 +69,7 @@ def test_candidate_window_returns_what_the_full_list_returns(small_chunk_index, 
     loaded = []
     real_load = retrieve.Retriever._load
     monkeypatch.setattr(retrieve.Retriever, "_load",
-                        lambda self, ranked, vector: loaded.append(len(ranked)) or real_load(self, ranked, vector))
+                        lambda self, ranked: loaded.append(len(ranked)) or real_load(self, ranked))
 
     def results() -> list[list[tuple[str, list[str]]]]:
         return [[(p.chunk_id, p.also_in) for p in pipeline.search(settings, q, top_k=k)]
@@ -195,3 +195,45 @@ def test_a_folder_of_bbc_pages_answers_to_the_bbc_and_not_to_other_outlets(tmp_p
     assert retriever.named_outlets("What did the BBC say about the ferries?") == ["BBC News"]
     assert unknown("What did an NYT article say about the tides?") == ["NYT"]
     assert unknown("What did Met Office officials report about the storm?") == []
+
+
+@pytest.fixture(scope="module")
+def dated_index(tmp_path_factory):
+    import json
+
+    from qa.config import Settings
+
+    folder = tmp_path_factory.mktemp("dated")
+    articles = [
+        ("tram-nov", "2023-11-06T09:00:00Z", "City News", "The council approved a budget for road repairs and parks."),
+        ("tram-oct", "2023-10-02T09:00:00Z", "City News", "Night trams will run on weekends, the council said about trams."),
+        ("tram-sep", "2023-09-01T09:00:00Z", "City News", "New trams were ordered, the council said about trams."),
+        ("tram-dec", "2023-12-15T09:00:00Z", "Metro Daily", "Tram drivers went on strike over pay; trams stopped."),
+    ]
+    path = folder / "c.jsonl"
+    path.write_text("\n".join(json.dumps({"doc_id": d, "published_at": p, "source": s, "title": d, "body": t})
+                              for d, p, s, t in articles))
+    settings = Settings(index_dir=folder / "index")
+    pipeline.ingest(settings, [path])
+    return settings
+
+
+@pytest.mark.parametrize("question", [
+    "What did City News report about trams on November 6, 2023?",
+    "What did the article published on 2023-11-06 say about trams?",
+])
+def test_a_named_publication_date_is_searched_on_its_own(dated_index, question):
+    assert "tram-nov" in [p.doc_id for p in pipeline.search(dated_index, question, top_k=2)]
+    off = dataclasses.replace(dated_index, date_search=False)
+    assert "tram-nov" not in [p.doc_id for p in pipeline.search(off, question, top_k=2)]  # its words match least
+
+
+@pytest.mark.parametrize("question", [
+    "What did City News report about trams in November 2023?",  # a month, not a day
+    "What did City News report about trams on November 7, 2023?",  # a day without articles
+    "Did the 2023-24 season change what City News said about trams?",
+])
+def test_a_question_naming_no_publication_day_is_searched_as_before(dated_index, question):
+    on = [p.chunk_id for p in pipeline.search(dated_index, question, top_k=3)]
+    assert on == [p.chunk_id for p in pipeline.search(dataclasses.replace(dated_index, date_search=False),
+                                                     question, top_k=3)]
