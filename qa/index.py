@@ -36,6 +36,8 @@ MANIFEST_VERSION = 1
 SPLITTER = "llama_index SentenceSplitter"
 # Part of the chunking stamp: an index without sentence vectors (or with other ones) is rebuilt.
 SENTENCE_VECTORS = "whole sentences of each chunk, v1"
+# Chunks whose sentence vectors `Index.sentence_vectors` keeps in memory (~20 sentences × 1.5 KB each).
+_VECTOR_CACHE_CHUNKS = 2000
 
 
 class IndexProblem(RuntimeError):
@@ -209,6 +211,7 @@ class Index:
         self.manifest = manifest
         self.collection = _open_collection(settings, settings.collection)
         self.sentences = _open_collection(settings, sentence_collection(settings))
+        self._vectors_by_chunk: dict[str, dict[int, np.ndarray]] = {}
 
     @staticmethod
     def wipe(settings: Settings) -> None:
@@ -317,13 +320,24 @@ class Index:
     # -- sentences --
 
     def sentence_vectors(self, passages: list[Passage]) -> dict[tuple[str, int], np.ndarray]:
-        """The stored vector of each whole sentence of `passages`, by (chunk_id, offset in the chunk)."""
-        wanted = {sentence_id(p.chunk_id, a): (p.chunk_id, a) for p in passages
+        """The stored vector of each whole sentence of `passages`, by (chunk_id, offset in the chunk).
+
+        Retrieval (for similarity) and the evidence stage ask for the same passages of one question;
+        a chunk id is derived from its content, so what was read once stays right and is kept."""
+        if len(self._vectors_by_chunk) > _VECTOR_CACHE_CHUNKS:
+            self._vectors_by_chunk.clear()
+        missing = list({p.chunk_id: p for p in passages if p.chunk_id not in self._vectors_by_chunk}.values())
+        wanted = {sentence_id(p.chunk_id, a): (p.chunk_id, a) for p in missing
                   for a, _ in whole_sentences(p.text, mid_article=p.start > 0, title=p.title)}
-        if not wanted:
-            return {}
-        got = self.sentences.get(ids=list(wanted), include=["embeddings"])
-        return {wanted[i]: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        for p in missing:
+            self._vectors_by_chunk[p.chunk_id] = {}
+        if wanted:
+            got = self.sentences.get(ids=list(wanted), include=["embeddings"])
+            for i, vector in zip(got["ids"], got["embeddings"]):
+                chunk_id, offset = wanted[i]
+                self._vectors_by_chunk[chunk_id][offset] = np.asarray(vector, dtype=np.float32)
+        return {(p.chunk_id, offset): vector for p in passages
+                for offset, vector in self._vectors_by_chunk.get(p.chunk_id, {}).items()}
 
     # -- BM25 --
 
