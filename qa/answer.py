@@ -176,6 +176,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
 
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
     messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
+    read_before = getattr(llm, "tokens_read", None)
     prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
     draft = ""
     held = ""  # text that could still turn into the refusal mark is not shown yet
@@ -200,6 +201,8 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
     if kind == UNSURE and not answer.refused and not grounded(question, answer.text, evidence, settings):
         answer = refusal(question, evidence, retriever.embedder, settings=settings)
     answer.passages = passages
+    if read_before is not None:
+        timings["prompt_tokens"] = llm.tokens_read - read_before
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
     answer.margins = margins

@@ -7,6 +7,8 @@ pipeline and anything built from llama-index parts (the benchmark's stock pipeli
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -14,12 +16,15 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+QUERY_CACHE = 256
 
 
 class Embedder(BaseEmbedding):
     """Normalised sentence embeddings; `count_tokens` counts the model's own word pieces."""
 
     _model: Any = PrivateAttr()
+    _queries: OrderedDict = PrivateAttr(default_factory=OrderedDict)
+    _queries_lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
@@ -48,6 +53,25 @@ class Embedder(BaseEmbedding):
     def truncate(self, text: str, max_tokens: int) -> str:
         ids = self.tokenize(text)
         return text if len(ids) <= max_tokens else self._model.tokenizer.decode(ids[:max_tokens])
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text, without special tokens (one batched call)."""
+        if not texts:
+            return []
+        return [len(ids) for ids in self._model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        """`embed`, remembering the last few hundred queries: retrieval and the evidence stage embed
+        the same question."""
+        found = {q: self._queries.get(q) for q in queries}
+        missing = [q for q, vector in found.items() if vector is None]
+        if missing:
+            found.update(zip(missing, self.embed(missing)))
+            with self._queries_lock:  # the UI serves several sessions from threads
+                self._queries.update((q, found[q]) for q in missing)
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+        return np.stack([found[q] for q in queries])
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, one row per text; texts are batched longest-first to cut padding."""

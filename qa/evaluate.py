@@ -233,6 +233,8 @@ class ItemResult:
     citations_supported: int = 0
     margins: dict[str, float] = field(default_factory=dict)
     context_tokens: int | None = None
+    prompt_tokens: int | None = None     # read by the model (a prefix reused from its cache not counted)
+    first_token_s: float | None = None
     latency_s: float = 0.0
     error: str | None = None
 
@@ -277,6 +279,7 @@ def _score_answer(result: ItemResult, item: GoldItem, answer: Callable[[str], An
         return
     result.got, result.refused = got.text, got.refused
     result.latency_s = got.timings.get("total_s", result.latency_s)
+    result.prompt_tokens, result.first_token_s = got.timings.get("prompt_tokens"), got.timings.get("first_token_s")
     result.cited_docs = [c.doc_id for c in got.citations]
     result.citations_checked, result.citations_supported = got.citations_checked, got.citations_supported
     result.margins = got.margins
@@ -338,6 +341,12 @@ def summarize(results: list[ItemResult]) -> dict[str, Any]:
         unanswerable = [r for r in answered if not r.answerable]
         summary["refusal_recall"] = _mean([float(bool(r.refused)) for r in unanswerable])
         summary["errors"] = sum(r.error is not None for r in answered)
+    read = sorted(r.prompt_tokens for r in results if r.prompt_tokens is not None)
+    if read:
+        summary["prompt_tokens_p50"] = statistics.median(read)
+    first = sorted(r.first_token_s for r in results if r.first_token_s is not None)
+    if first:
+        summary["first_token_p50_s"] = round(statistics.median(first), 3)
     latencies = sorted(r.latency_s for r in results)
     summary["latency_p50_s"] = round(statistics.median(latencies), 3)
     summary["latency_p95_s"] = round(_percentile(latencies, 0.95), 3)

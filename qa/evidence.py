@@ -100,9 +100,11 @@ def _sentences(passages: list[Passage], embedder: Embedder, stored: SentenceVect
             seen.add(key)
             adjacent = last_end is not None and not passage.text[last_end:a].strip()
             found.append(_Sentence(passage, a, b, rank, len(found) - 1 if adjacent else None,
-                                   tokens=len(embedder.tokenize(passage.text[a:b])) + 2,
                                    vector=stored.get((passage.chunk_id, a))))
             last_end = b
+    counts = embedder.token_counts([s.passage.text[s.start:s.end] for s in found])
+    for s, count in zip(found, counts):
+        s.tokens = count + 2
     missing = [s for s in found if s.vector is None]
     if missing:
         for s, vector in zip(missing, embedder.embed([s.passage.text[s.start:s.end] for s in missing])):
@@ -115,7 +117,7 @@ def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settin
     BM25 (scaled to the best) + weighted retrieval-rank prior. Returns the sentence closest to each part."""
     texts = [s.passage.text[s.start:s.end] for s in sentences]
     queries = [question] + (parts(question) if settings.evidence_parts else [])
-    by_query = np.stack([s.vector for s in sentences]) @ embedder.embed(queries).T
+    by_query = np.stack([s.vector for s in sentences]) @ embedder.embed_queries(queries).T
     lexical = _bm25(question, texts)
     for s, c, b in zip(sentences, by_query.max(axis=1), lexical):
         s.score = float(c) + settings.evidence_bm25_weight * float(b) + settings.evidence_rank_weight / (s.rank + 1)

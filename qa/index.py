@@ -427,6 +427,11 @@ def sentence_id(chunk_id: str, offset: int) -> str:
     return f"{chunk_id}:{offset}"
 
 
+def chunk_of(sentence: str) -> str:
+    """The chunk id of a sentence id (`sentence_id`)."""
+    return sentence.rpartition(":")[0]
+
+
 def _open_collection(settings: Settings, name: str):
     # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
     return _client(settings).get_or_create_collection(

@@ -57,6 +57,7 @@ class BM25Index:
         self.rows: dict[str, list[int]] = {}
         for row, doc_id in enumerate(ids["docs"]):
             self.rows.setdefault(doc_id, []).append(row)
+        self.doc_of: dict[str, str] = dict(zip(self.chunk_ids, ids["docs"]))
         self.model = bm25s.BM25.load(str(folder), show_progress=False) if self.chunk_ids else None
 
     def search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:

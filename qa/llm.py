@@ -30,6 +30,9 @@ class LLMError(RuntimeError):
 
 class LLM(Protocol):
     name: str
+    # Prompt tokens the model has read so far, not counting a prefix reused from its cache (None where
+    # the backend does not tell): a question's share is the difference across its answer.
+    tokens_read: int | None
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                prefix: str = "") -> Iterator[str]:
@@ -66,6 +69,7 @@ class LocalLLM:
         except ValueError as error:  # llama-cpp-python's "Failed to load model from file"
             raise LLMError(f"cannot load {model_path}: {error}") from None
         self.context = context
+        self.tokens_read = 0
 
     def close(self) -> None:
         self._llama.close()
@@ -78,9 +82,10 @@ class LocalLLM:
                     yield prefix
                 # llama-cpp-python reuses the cached state for the prompt's longest common prefix,
                 # so a prompt just scored by `first_word_logits` is not read again.
-                chunks = self._llama.create_completion(
-                    self._prompt_tokens(messages) + self._tokenize(prefix), max_tokens=max_tokens,
-                    temperature=temperature, stream=True)
+                prompt = self._prompt_tokens(messages) + self._tokenize(prefix)
+                self._count_read(prompt)
+                chunks = self._llama.create_completion(prompt, max_tokens=max_tokens,
+                                                       temperature=temperature, stream=True)
                 for chunk in chunks:
                     delta = chunk["choices"][0]["text"]
                     if delta:
@@ -125,11 +130,18 @@ class LocalLLM:
             if len(tokens) > llama.n_ctx():
                 raise LLMError(f"local model: the prompt has {len(tokens)} tokens; the context window is {llama.n_ctx()}")
             # Keep the state of the longest prefix already read (at least one token is evaluated).
-            cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], tokens[:-1])
+            cached = self._count_read(tokens[:-1])
             llama.n_tokens = cached
             llama.eval(tokens[cached:])
             # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
             return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+
+    def _count_read(self, prompt: list[int]) -> int:
+        """Add what reading `prompt` costs to `tokens_read`; returns the cached prefix's length."""
+        llama = self._llama
+        cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], prompt)
+        self.tokens_read += len(prompt) - cached
+        return cached
 
     def _tokenize(self, text: str) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
@@ -169,6 +181,7 @@ class OpenAILLM:
                                      timeout=settings.llm_timeout, max_retries=settings.llm_retries)
         self.timeout = settings.llm_timeout
         self._api_key = api_key or ""
+        self.tokens_read = None
 
     def _clean(self, text: str) -> str:
         """Short, one line, and never the API key (servers echo it in error bodies)."""

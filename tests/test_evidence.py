@@ -127,4 +127,20 @@ def test_stored_sentence_vectors_are_used_and_missing_ones_embedded(embedder, mo
     real_embed = type(embedder).embed
     monkeypatch.setattr(type(embedder), "embed", lambda self, texts: calls.append(list(texts)) or real_embed(self, texts))
     select(question, passages, embedder, DEFAULTS, stored=stored)
-    assert calls == [[question]]  # with every vector stored, only the question is embedded
+    # With every vector stored, no sentence is embedded (the question was, by the first call, and is kept).
+    assert not [text for texts in calls for text in texts if text != question]
+
+
+def test_queries_are_embedded_once(embedder, monkeypatch):
+    """Retrieval and the evidence stage embed the same question: the second asks the model for nothing."""
+    import numpy as np
+
+    queries = ["Which ferry line stopped first?", "harbour closure"]
+    first = embedder.embed_queries(queries)
+    calls = []
+    real_embed = type(embedder).embed
+    monkeypatch.setattr(type(embedder), "embed", lambda self, texts: calls.append(list(texts)) or real_embed(self, texts))
+    again = embedder.embed_queries([queries[1], "A question not seen before?", queries[0]])
+    assert calls == [["A question not seen before?"]]
+    assert np.allclose(again[0], first[1]) and np.allclose(again[2], first[0])
+    assert np.allclose(again[1], real_embed(embedder, ["A question not seen before?"])[0])
