@@ -21,12 +21,14 @@ import qa  # noqa: F401  (goes offline before gradio loads)
 import gradio as gr
 
 from qa import pipeline
-from qa.answer import Answer, QuestionError
+from qa.answer import READING, SEARCHING, WRITING, QuestionError, Stage
 from qa.config import ConfigError, Settings, load_settings
 from qa.conversation import Turn, to_markdown
 from qa.corpus import store_upload
+from qa.evidence import Evidence
 from qa.index import IndexProblem
 from qa.llm import LLMError
+from qa.types import byline
 
 FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
@@ -41,6 +43,7 @@ CSS = """
 .sources { margin-top: .6em; font-size: .85em; }
 .sources a { display: block; text-decoration: none; color: var(--body-text-color); cursor: pointer; }
 .sources a:hover { text-decoration: underline; }
+.evidence { border-top: 1px solid var(--border-color-primary); padding-top: .4em; }
 .rewritten, .muted { color: var(--body-text-color-subdued); font-size: .85em; margin-bottom: .3em; }
 .refusal { border-left: 3px solid var(--color-yellow-500, #eab308); padding-left: .6em; font-style: italic; }
 .refusal .hint { font-style: normal; font-size: .85em; color: var(--body-text-color-subdued); }
@@ -72,8 +75,10 @@ def esc(text: object) -> str:
 
 
 def literal(text: str) -> str:
-    """Model or article text for the chat, where neither Markdown nor the browser will interpret it."""
-    return html.escape(_MARKDOWN.sub(r"\\\1", str(text)), quote=False)
+    """Model or article text for the chat, where neither Markdown nor the browser will interpret it.
+    Markdown's characters become numeric entities, not backslash escapes: inside an HTML block
+    Markdown does not run, and a backslash there would show ("mid\\-February")."""
+    return _MARKDOWN.sub(lambda m: f"&#{ord(m[1])};", html.escape(str(text), quote=False))
 
 
 # --- rendering ---------------------------------------------------------------
@@ -88,7 +93,7 @@ def render_answer(turn: Turn, number: int) -> str:
     if turn.standalone != turn.question:
         parts.append(f'<div class="rewritten">Searched for: {literal(turn.standalone)}</div>')
     cited = {c.n for c in answer.citations}
-    body = literal(answer.text).replace(r"\[", "[").replace(r"\]", "]")
+    body = literal(answer.text).replace("&#91;", "[").replace("&#93;", "]")
     body = _MARKER.sub(lambda m: _chip(number, int(m[1])) if int(m[1]) in cited else "", body)
     if answer.refused:
         # A refusal may quote what the articles say nearby, with its chip and source.
@@ -101,7 +106,7 @@ def render_answer(turn: Turn, number: int) -> str:
                      + " · ".join(literal(s) for s in answer.unsupported) + "</div>")
     if answer.citations:
         links = "".join(f'<a href="#{source_id(number, c.n)}">[{c.n}] {literal(c.title)}'
-                        f'{literal(_meta(c.source, c.published_at))} · relevance {c.similarity:.2f}</a>'
+                        f'{literal(_meta(c))} · relevance {c.similarity:.2f}</a>'
                         for c in answer.citations)
         parts.append(f'<div class="sources">{links}</div>')
     return "\n".join(parts)
@@ -111,9 +116,9 @@ def _chip(number: int, n: int) -> str:
     return f'<a class="cite" href="#{source_id(number, n)}" title="Show source {n}">{n}</a>'
 
 
-def _meta(source: str, published_at: str) -> str:
-    parts = [part for part in (source, published_at[:10]) if part]
-    return f" — {', '.join(parts)}" if parts else ""
+def _meta(item) -> str:
+    """" — Outlet · date" of a citation or passage, or ""."""
+    return f" — {byline(item)}" if byline(item) else ""
 
 
 def render_sources(turns: list[Turn]) -> str:
@@ -136,10 +141,40 @@ def render_sources(turns: list[Turn]) -> str:
 
 
 def _card_meta(c, number: int) -> str:
-    parts = [esc(part) for part in (c.source, c.published_at[:10]) if part]
+    parts = [esc(byline(c))] if byline(c) else []
     parts += [f"relevance {c.similarity:.2f}", f"<code>{esc(c.doc_id)}</code>, characters {c.start}–{c.end}",
               f"question {number}"]
     return " · ".join(parts)
+
+
+def render_progress(stage: Stage, draft: str, number: int) -> str:
+    """An answer being written: the stage, the draft so far, and the evidence the model reads, each
+    sentence opening its card in the source panel (the reader can read them while the model writes)."""
+    n_articles = f"{stage.articles} article{'s' * (stage.articles != 1)}"
+    status = {SEARCHING: "Searching the articles…", READING: f"Reading {n_articles}…",
+              WRITING: f"Writing, from {n_articles}…"}[stage.name]
+    parts = [f'<div class="stage muted">{status}</div>']
+    if draft:
+        parts.append(f'<div class="draft">{literal(draft)}</div>')
+    if stage.evidence:
+        quotes = "".join(f'<a href="#{source_id(number, n)}">[{n}] “{literal(" ".join(e.text.split()))}”'
+                         f'{literal(_meta(e.passage))}</a>' for n, e in enumerate(stage.evidence, start=1))
+        parts.append(f'<div class="sources evidence">{quotes}</div>')
+    return "\n".join(parts)
+
+
+def render_evidence_cards(evidence: list[Evidence], number: int) -> str:
+    """A card per evidence sentence of answer `number` (ids as its citations will have), the first shown."""
+    cards = []
+    for n, e in enumerate(evidence, start=1):
+        p = e.passage
+        cards.append(
+            f'<article class="source-card{" shown" if n == 1 else ""}" id="{source_id(number, n)}">'
+            f"<header>[{n}] {esc(p.title)}</header>"
+            f'<div class="meta">{esc(byline(p) + " · ") if byline(p) else ""}'
+            f'<code>{esc(p.doc_id)}</code>, characters {e.article_start}–{e.article_end}</div>'
+            f'<div class="passage">{esc(p.text[:e.start])}<mark>{esc(e.text)}</mark>{esc(p.text[e.end:])}</div></article>')
+    return "\n".join(cards)
 
 
 def chat_messages(turns: list[Turn]) -> list[dict]:
@@ -177,16 +212,20 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         standalone = pipeline.standalone_question(SETTINGS, question, turns)
         header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
         outlets, doc_ids = split_scope(scope)
-        events = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
-                                        top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature))
-        draft = ""
-        for item in events:
-            if isinstance(item, Answer):
-                turns.append(Turn(question, standalone, item))
-                break
-            draft += item
-            chat[-1] = {"role": "assistant", "content": header + literal(draft)}
-            yield chat, gr.skip(), gr.skip(), ""
+        response = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
+                                          top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature))
+        number, stage, draft = len(turns) + 1, Stage(SEARCHING), ""
+        for item in response:
+            cards = gr.skip()
+            if isinstance(item, Stage):
+                if item.name == READING:
+                    cards = render_evidence_cards(item.evidence, number)
+                stage = item
+            else:
+                draft += item
+            chat[-1] = {"role": "assistant", "content": header + render_progress(stage, draft, number)}
+            yield chat, gr.skip(), cards, ""
+        turns.append(Turn(question, standalone, response.answer))
     except FAILURES as error:
         chat[-1] = {"role": "assistant", "content": f'<div class="unsupported">⚠️ {literal(error)}</div>'}
         yield chat, gr.skip(), gr.skip(), ""

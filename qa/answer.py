@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Iterator
 
 import numpy as np
@@ -26,7 +28,7 @@ from qa.prompts import render
 from qa.question import YES_NO, Question
 from qa.retrieve import Retriever
 from qa.sentences import sentence_spans
-from qa.types import Passage
+from qa.types import Passage, byline
 
 REFUSAL_LEAD = "The articles do not say."
 REFUSAL = f"{REFUSAL_LEAD} Try rephrasing the question, or add articles that cover it."
@@ -88,6 +90,11 @@ class Answer:
     def to_dict(self) -> dict:
         """Everything about the answer as plain JSON values (CLI `--json`, the UI's API); the text is "answer"."""
         data = asdict(self)
+        # What the model read, as quotes: the passages they come from are in "passages".
+        data["evidence"] = [{"n": n, "doc_id": e.passage.doc_id, "title": e.passage.title, "source": e.passage.source,
+                             "published_at": e.passage.published_at, "text": e.text,
+                             "start": e.article_start, "end": e.article_end}
+                            for n, e in enumerate(self.evidence, start=1)]
         return {"question": data.pop("question"), "answer": data.pop("text"), **data}
 
 
@@ -118,8 +125,7 @@ def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bo
     for n, e in enumerate(evidence, start=1):
         if n == 1 or e.passage.doc_id != evidence[n - 2].passage.doc_id:
             p = e.passage
-            blocks.append([render("evidence.article", title=p.title, outlet=f" · {p.source}" if p.source else "",
-                                  date=f" · {p.published_at[:10]}" if p.published_at else "")])
+            blocks.append([render("evidence.article", title=p.title, byline=f" · {byline(p)}" if byline(p) else "")])
         blocks[-1].append(render("evidence.sentence", n=n, text=" ".join(e.text.split())))
     return [
         {"role": "system", "content": render("answer.system")},
@@ -152,28 +158,82 @@ def evidence_for(question: str, analysis: Question, passages: list[Passage], *, 
     return evidence
 
 
-def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM,
-                  doc_ids: list[str] | None = None) -> Iterator[str | Answer]:
-    """Yield the model's text as it arrives, then the final `Answer` (always the last item)."""
-    started = time.perf_counter()
+# The stages of answering a question, in order, for a status line (`Stage`).
+SEARCHING, READING, WRITING = "searching", "reading", "writing"
+
+
+@dataclass
+class Stage:
+    """Where answering is: SEARCHING the index, READING (the model reads `evidence`, the sentences it
+    was given, numbered as it will cite them: [n] is evidence[n - 1]), or WRITING (text follows)."""
+
+    name: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def articles(self) -> int:
+        return len({e.passage.doc_id for e in self.evidence})
+
+
+class Response:
+    """A question being answered. Iterating gives `Stage`s and the model's text deltas (`str`) as they
+    come; afterwards `answer` is the final, cited `Answer` (shown in place of the streamed draft),
+    and `evidence` what the model read. `final()` runs it to the end."""
+
+    def __init__(self, events: Iterator[Stage | str | Answer]) -> None:
+        self._events = events
+        self.evidence: list[Evidence] = []
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[Stage | str]:
+        for item in self._events:
+            if isinstance(item, Answer):
+                self.answer = item
+                return
+            if isinstance(item, Stage) and item.evidence:
+                self.evidence = item.evidence
+            yield item
+
+    def final(self) -> Answer:
+        for _ in self:
+            pass
+        return self.answer
+
+
+def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM | Future,
+                  doc_ids: list[str] | None = None) -> Response:
+    """The answer as a `Response`: stages, text as the model writes it, then the final `Answer`.
+    The question is checked at once (QuestionError), before anything is searched. `llm` may be a
+    `Future` of a model still loading: it is waited for once the evidence is out."""
     question = check_question(question, settings)
+    model = llm.result if isinstance(llm, Future) else lambda: llm
+    return Response(_answer_events(question, settings, retriever, model, doc_ids))
+
+
+def _answer_events(question: str, settings: Settings, retriever: Retriever, model: Callable[[], LLM],
+                   doc_ids: list[str] | None) -> Iterator[Stage | str | Answer]:
+    started = time.perf_counter()
+    yield Stage(SEARCHING)
     analysis = retriever.analyse(question)
     if settings.source_refusal and analysis.unknown_outlets and doc_ids is None:
         # Asked what an outlet reported, and no article from it is indexed: the articles cannot say.
         names = " or ".join(analysis.unknown_outlets)
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
-                     timings={"total_s": round(time.perf_counter() - started, 3)}, model=llm.name)
+                     timings={"total_s": round(time.perf_counter() - started, 3)}, model=model().name)
         return
     passages = retrieve(question, settings=settings, retriever=retriever, doc_ids=doc_ids)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
     if not passages or max(p.similarity for p in passages) < settings.min_similarity:
         timings["total_s"] = round(time.perf_counter() - started, 3)
-        yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=llm.name)
+        yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=model().name)
         return
     evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
     in_time_order = settings.date_order and analysis.temporal
 
+    yield Stage(READING, evidence)
+    llm = model()
+    timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
     asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
     messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
     read_before = getattr(llm, "tokens_read", None)
@@ -184,6 +244,7 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
                             prefix=prefix):
         if not draft:
             timings["first_token_s"] = round(time.perf_counter() - started, 3)
+            yield Stage(WRITING, evidence)
         draft += delta
         held += delta
         if _could_be_refusal(draft):
@@ -201,8 +262,9 @@ def stream_answer(question: str, *, settings: Settings, retriever: Retriever, ll
     if kind == UNSURE and not answer.refused and not grounded(question, answer.text, evidence, settings):
         answer = refusal(question, evidence, retriever.embedder, settings=settings)
     answer.passages = passages
-    if read_before is not None:
+    if read_before is not None:  # the local model: what it read, and the prompt's whole length
         timings["prompt_tokens"] = llm.tokens_read - read_before
+        timings["prompt_length"] = llm.last_prompt_tokens
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
     answer.margins = margins

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import sys
 import time
@@ -135,6 +135,7 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
            index_dir: Path | None) -> None:
     """Show the passages retrieval picks for QUERY, best first."""
     from qa import pipeline
+    from qa.types import byline
 
     if not query.strip():
         raise QAError("the query is empty")
@@ -152,7 +153,7 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
         return
     for rank, p in enumerate(passages, start=1):
         also = f" [dim](also in {escape(', '.join(p.also_in))})[/dim]" if p.also_in else ""
-        meta = " · ".join(part for part in (p.source, p.published_at[:10]) if part)
+        meta = byline(p)
         out.print(f"[bold]{rank}.[/bold] [cyan]{escape(p.doc_id)}[/cyan]{also}  score {p.score:.4f} · "
                   f"similarity {p.similarity:.2f}\n   [bold]{escape(p.title)}[/bold]"
                   + (f" [dim]({escape(meta)})[/dim]" if meta else ""))
@@ -169,20 +170,17 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
 def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...], index_dir: Path | None) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used.
 
-    The answer streams as the model writes it, then the cited sources are listed.
+    On a terminal the evidence (the sentences the model reads, numbered as it cites them) shows
+    first, then the answer streams as the model writes it, then the cited sources are listed.
     If the articles do not cover the question, it says so instead of guessing.
     """
     from qa import pipeline
-    from qa.answer import Answer
 
     settings = _settings(index_dir=index_dir)
     live = not as_json and out.is_terminal
-    answer: Answer | None = None
+    start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
     try:
-        with console.status("retrieving and loading the model…") if live else contextlib.nullcontext():
-            events = pipeline.stream_answer(settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
-            first = next(events)
-        answer = _render_stream(first, events) if live else _last(first, events)
+        answer = _render_live(start) if live else start().final()
     except _expected_failures() as error:
         raise QAError(str(error)) from None
     if as_json:
@@ -193,41 +191,53 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     _print_sources(answer)
 
 
-def _last(first, events):
-    item = first
-    for item in events:
-        pass
-    return item
-
-
-def _render_stream(first, events):
-    """Show the draft as it streams, then replace it with the final cited answer."""
+def _render_live(start):
+    """On a terminal: the stage on a status line, the evidence as soon as it is chosen (the reader
+    reads it while the model writes), the draft as it streams, then the final cited answer.
+    `start()` gives the `Response` (it opens the index: under the status line)."""
     from rich.live import Live
+    from rich.spinner import Spinner
     from rich.text import Text
 
-    from qa.answer import Answer
+    from qa.answer import READING, Stage
 
-    if isinstance(first, Answer):
-        out.print(escape(first.text))
-        return first
-    draft = first
-    with Live(Text(draft), console=out, refresh_per_second=12, transient=True) as view:
-        for item in events:
-            if isinstance(item, Answer):
-                break
-            draft += item
-            view.update(Text(draft))
-    out.print(escape(item.text))
-    return item
+    draft = ""
+    with Live(Spinner("dots", "searching the articles and loading the model…"), console=out,
+              refresh_per_second=12, transient=True) as view:
+        response = start()
+        for item in response:
+            if isinstance(item, Stage) and item.name == READING:
+                view.console.print(_evidence_block(item.evidence))
+                view.update(Spinner("dots", f"reading {item.articles} article{'s' * (item.articles != 1)}…"))
+            elif isinstance(item, str):
+                draft += item
+                view.update(Text(draft))
+    out.print(escape(response.answer.text))
+    return response.answer
+
+
+def _evidence_block(evidence) -> str:
+    """The sentences the model reads, numbered as it cites them, with outlet and date."""
+    from qa.types import byline
+
+    lines = ["[bold]Evidence[/bold]"]
+    for n, e in enumerate(evidence, start=1):
+        quote = " ".join(e.text.split())
+        meta = byline(e.passage)
+        lines.append(f"[bold][{n}][/bold] “{escape(quote if len(quote) <= 240 else quote[:237] + '…')}”"
+                     + (f" [dim]— {escape(meta)}[/dim]" if meta else ""))
+    return "\n".join(lines) + "\n"
 
 
 def _print_sources(answer) -> None:
+    from qa.types import byline
+
     if answer.refused and not answer.citations:
         return
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
     for c in answer.citations:
-        meta = " · ".join(part for part in (c.source, c.published_at[:10]) if part)
+        meta = byline(c)
         out.print(f"[bold][{c.n}][/bold] [cyan]{escape(c.doc_id)}[/cyan] — {escape(c.title)}"
                   + (f" [dim]({escape(meta)})[/dim]" if meta else "")
                   + f"\n    [dim]chars {c.quote_start}–{c.quote_end}:[/dim] “{escape(c.quote)}”")

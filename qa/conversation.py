@@ -9,6 +9,7 @@ from datetime import datetime
 from qa.answer import Answer, Citation, strip_markers
 from qa.llm import LLM, generate
 from qa.prompts import render
+from qa.types import byline
 
 # A question that leans on the conversation: it opens like a continuation or points back at
 # something named earlier. Others are searched as asked (no model call).
@@ -40,6 +41,7 @@ class Turn:
         fields["text"] = fields.pop("answer")
         fields["citations"] = [Citation(**c) for c in fields.get("citations", [])]
         fields.pop("passages", None)
+        fields.pop("evidence", None)  # quotes only; the citations hold what a reloaded answer shows
         return cls(data["question"], data.get("standalone") or data["question"], Answer(**fields))
 
 
@@ -76,7 +78,7 @@ def to_markdown(turns: list[Turn], *, title: str = "newsqa conversation") -> str
             out += [f"*Searched for: {turn.standalone}*", ""]
         out += [turn.answer.text, ""]
         for c in turn.answer.citations:
-            meta = ", ".join(part for part in (c.source, c.published_at[:10]) if part)
+            meta = byline(c, ", ")
             out.append(f"- [{c.n}] **{c.title}**" + (f" ({meta})" if meta else "") + f", `{c.doc_id}`,"
                        f" characters {c.quote_start}–{c.quote_end}:  \n  > {c.quote}")
         for sentence in turn.answer.unsupported:

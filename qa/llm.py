@@ -33,6 +33,8 @@ class LLM(Protocol):
     # Prompt tokens the model has read so far, not counting a prefix reused from its cache (None where
     # the backend does not tell): a question's share is the difference across its answer.
     tokens_read: int | None
+    # Tokens of the last prompt it was given, reused prefix included (None where it does not tell).
+    last_prompt_tokens: int | None
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                prefix: str = "") -> Iterator[str]:
@@ -70,6 +72,7 @@ class LocalLLM:
             raise LLMError(f"cannot load {model_path}: {error}") from None
         self.context = context
         self.tokens_read = 0
+        self.last_prompt_tokens = 0
 
     def close(self) -> None:
         self._llama.close()
@@ -141,6 +144,7 @@ class LocalLLM:
         llama = self._llama
         cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], prompt)
         self.tokens_read += len(prompt) - cached
+        self.last_prompt_tokens = len(prompt)
         return cached
 
     def _tokenize(self, text: str) -> list[int]:
@@ -181,7 +185,7 @@ class OpenAILLM:
                                      timeout=settings.llm_timeout, max_retries=settings.llm_retries)
         self.timeout = settings.llm_timeout
         self._api_key = api_key or ""
-        self.tokens_read = None
+        self.tokens_read = self.last_prompt_tokens = None
 
     def _clean(self, text: str) -> str:
         """Short, one line, and never the API key (servers echo it in error bodies)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -97,7 +98,8 @@ def llm(settings: Settings):
 
 
 def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | None = None, **overrides):
-    """Text deltas, then the final `Answer`; the model and index load once per process.
+    """The answer as a `qa.answer.Response` (stages, text deltas, then `.answer`); the model and
+    index load once per process.
 
     `overrides` change answer-time settings for this question only (top_k, hybrid, temperature).
     """
@@ -105,13 +107,18 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
 
     check_question(question, settings)  # fail fast, before loading anything
     given = {name: value for name, value in overrides.items() if value is not None}
+    # The model loads while the index opens and the evidence is chosen: on a cold start the
+    # evidence is out before the model is ready, and neither waits for the other.
+    model = _loader.submit(llm, settings)
     return _stream(question, settings=replace(settings, **given), retriever=retriever(settings),
-                   llm=llm(settings), doc_ids=doc_ids)
+                   llm=model, doc_ids=doc_ids)
+
+
+_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
 
 
 def ask(settings: Settings, question: str, **kwargs):
-    *_, answer = stream_answer(settings, question, **kwargs)
-    return answer
+    return stream_answer(settings, question, **kwargs).final()
 
 
 def standalone_question(settings: Settings, question: str, history: list) -> str:

@@ -55,3 +55,8 @@ class Passage:
     score: float = 0.0
     similarity: float = 0.0
     also_in: list[str] = field(default_factory=list)
+
+
+def byline(item: Article | Passage, separator: str = " · ") -> str:
+    """"Outlet · 2023-11-06" of anything with `source` and `published_at` (either may be missing)."""
+    return separator.join(part for part in (item.source, item.published_at[:10]) if part)

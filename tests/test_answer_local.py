@@ -10,16 +10,24 @@ import pytest
 
 from conftest import CORPUS, article_texts, assert_quotes_are_article_text
 from qa import pipeline
-from qa.answer import Answer
+from qa.prompts import render
+from qa.answer import READING, SEARCHING, WRITING, Answer, Stage
 
 pytestmark = pytest.mark.model
 
 
 def test_balloon_question_is_answered_with_a_balloon_citation(default_index):
-    events = list(pipeline.stream_answer(default_index, "Why was Blinken's trip to China cancelled?"))
-    answer = events[-1]
+    response = pipeline.stream_answer(default_index, "Why was Blinken's trip to China cancelled?")
+    events = list(response)
+    answer = response.answer
     assert isinstance(answer, Answer) and not answer.refused
     assert sum(isinstance(e, str) for e in events) >= 2, "the answer should stream in pieces"
+    # The stages come in order, the evidence before the first word of the answer.
+    stages = [e.name for e in events if isinstance(e, Stage)]
+    assert stages == [SEARCHING, READING, WRITING]
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, str))
+    reading = next(e for e in events if isinstance(e, Stage) and e.name == READING)
+    assert events.index(reading) < first_text and reading.evidence == answer.evidence
     assert "balloon" in answer.text.lower()
     assert any("balloon" in c.text.lower() for c in answer.citations)
     assert_quotes_are_article_text(answer.citations, article_texts(CORPUS))
@@ -152,3 +160,17 @@ def test_the_local_model_scores_how_its_reply_opens(default_index):
     assert llm.reply_logprob(messages, "Paris") > llm.reply_logprob(messages, "Berlin is the capital")
     # Scoring leaves the cached state usable: the reply that follows is the model's own.
     assert "Paris" in "".join(llm.stream(messages, max_tokens=5, temperature=0.0))
+
+
+def test_the_fixed_start_of_the_prompt_is_read_once(default_index):
+    """The system prompt and the guide come first, the same bytes for every question, so llama.cpp
+    keeps their state: a second, different question reads only what changed."""
+    # Questions no other test asks: a prompt read before is all in the state, and reads nothing.
+    first = pipeline.ask(default_index, "What was said about future visits after the talks in Beijing?")
+    second = pipeline.ask(default_index, "What did China say about the atmosphere for dialogue?")
+    assert first.evidence and second.evidence and first.evidence != second.evidence
+    system = pipeline.llm(default_index)._prompt_tokens([{"role": "system", "content": render("answer.system")}])
+    for answer in (first, second):
+        assert 0 < answer.timings["prompt_tokens"] <= answer.timings["prompt_length"] + 8  # a reply prefix, at most
+    # Everything up to the evidence was in the model's state already.
+    assert second.timings["prompt_tokens"] <= second.timings["prompt_length"] - len(system) + 8

@@ -86,3 +86,42 @@ def test_password_is_not_printed_by_qa_config():
 
     shown = dict((name, value) for name, _, value in describe(load_settings(auth="ana:s3cret")))
     assert shown["auth"] == "ana:***"
+
+
+def _evidence():
+    from qa.evidence import Evidence
+    from qa.types import Passage
+
+    text = f"Intro. Officials said {PAYLOAD} on Monday. The ferry stopped."
+    passage = Passage(chunk_id="c1", doc_id="doc<1>.txt", title=f"T {PAYLOAD}", text=text, start=100,
+                      end=100 + len(text), source="Outlet", published_at="2023-05-01T10:00:00")
+    first = text.index("Officials")
+    return [Evidence(passage, first, text.index(" The ferry")), Evidence(passage, text.index("The ferry"), len(text))]
+
+
+def test_evidence_shows_before_the_answer_and_opens_its_cards():
+    """While the model reads, the answer's place shows the stage and the evidence; each quote links to
+    a card (the same ids its citations will have) that marks the quoted span; nothing is markup."""
+    from qa.answer import READING, SEARCHING, WRITING, Stage
+
+    evidence = _evidence()
+    assert "Searching" in app.render_progress(Stage(SEARCHING), "", 3)
+    reading = app.render_progress(Stage(READING, evidence), "", 3)
+    assert "Reading 1 article…" in reading and 'class="draft"' not in reading
+    assert re.findall(r'href="#(src-3-\d+)"', reading) == ["src-3-1", "src-3-2"]
+    assert app.literal(" — Outlet · 2023-05-01") in reading
+    cards = app.render_evidence_cards(evidence, 3)
+    assert re.findall(r'id="(src-3-\d+)"', cards) == ["src-3-1", "src-3-2"]
+    assert f"<mark>{app.esc(evidence[1].text)}</mark>" in cards and "characters 100–" not in cards
+    assert f"characters {evidence[0].article_start}–{evidence[0].article_end}" in cards
+    writing = app.render_progress(Stage(WRITING, evidence), "The ferry [2]", 3)
+    assert "Writing" in writing and writing.index('class="draft"') < writing.index('class="sources evidence"')
+    for rendered in (reading, cards, writing):
+        assert "<script" not in rendered and "<img" not in rendered
+
+
+def test_markdown_characters_show_as_themselves():
+    """Inside the answer's HTML block Markdown does not run: an escape must not show as a backslash."""
+    html = app.render_answer(_answer_turn("In mid-February, talks (in #Beijing) were *useful* [2]."), 1)
+    assert "\\" not in html and "&#45;" in html and "&#42;useful&#42;" in html
+    assert re.findall(r'class="cite" href="#src-1-(\d+)"', html) == ["2"]

@@ -7,6 +7,7 @@ payloads is shown as text: no dialog opens, no script runs.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -80,6 +81,32 @@ def test_conversation_survives_a_reload(page):
     page.locator('#chat a.cite[href^="#src-2-"]').first.wait_for(timeout=30_000)
     assert page.locator("#chat .message-row").count() >= 4
     assert page.dialogs == []
+
+
+# While the answer is written: the evidence's first quote, whether the draft has text yet, and the
+# card its link opens.
+_EVIDENCE_SHOWN = """() => {
+  const quote = document.querySelector('#chat .evidence a');
+  if (!quote) return null;
+  const draft = document.querySelector('#chat .draft');
+  return {href: quote.getAttribute('href'), text: quote.innerText, draft: draft ? draft.innerText.trim() : ''};
+}"""
+
+
+def test_evidence_is_on_the_page_before_the_answer(page):
+    page.get_by_role("tab", name="Ask").click()
+    page.fill("#question textarea", "What did China say was missing for dialogue in mid-February?")
+    page.keyboard.press("Enter")
+    shown = page.wait_for_function(_EVIDENCE_SHOWN, timeout=60_000, polling=50).json_value()
+    assert shown["draft"] == "", "the evidence should be on the page before the first word of the answer"
+    assert shown["href"] == "#src-3-1" and re.match(r"\[1\] “.+”", shown["text"])
+    page.locator('#chat .evidence a[href="#src-3-1"]').click()
+    card = page.locator(".source-card.shown")
+    assert card.get_attribute("id") == "src-3-1"
+    span = card.locator("mark").inner_text().strip()
+    assert _words(span) in _words(" ".join(p.read_text(encoding="utf-8") for p in CORPUS.iterdir()))
+    page.locator('#chat a.cite[href^="#src-3-"]').first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.screenshot(path=str(page.shots / "evidence.png"))
 
 
 def test_upload_ingest_and_remove(page, tmp_path):

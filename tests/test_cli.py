@@ -122,6 +122,42 @@ def test_ask_json_has_the_documented_shape(run, default_index, monkeypatch):
     citation = data["citations"][0]
     assert {"n", "doc_id", "title", "text", "start", "end"} <= set(citation) and f"[{citation['n']}]" in data["answer"]
     assert {"retrieve_s", "first_token_s", "total_s"} <= set(data["timings"])
+    # What the model read is a field: quotes numbered as cited, offsets into the article's text.
+    assert [e["n"] for e in data["evidence"]] == list(range(1, len(data["evidence"]) + 1))
+    assert citation["n"] <= len(data["evidence"])
+    stored = {p["doc_id"]: p for p in data["passages"]}
+    for e in data["evidence"]:
+        passage = stored[e["doc_id"]] if e["doc_id"] in stored else None
+        assert e["text"].strip() and e["end"] - e["start"] == len(e["text"])
+        if passage and passage["start"] <= e["start"] and e["end"] <= passage["end"]:
+            assert passage["text"][e["start"] - passage["start"]:e["end"] - passage["start"]] == e["text"]
+
+
+def test_ask_on_a_terminal_shows_the_evidence_before_the_answer(default_index, monkeypatch):
+    """On a terminal the sentences the model reads are printed first, numbered, with outlet and date."""
+    import io
+
+    from rich.console import Console
+
+    import qa.cli
+    from fake_openai import FakeOpenAI, citing
+
+    screen = io.StringIO()
+    monkeypatch.setattr(qa.cli, "out", Console(file=screen, force_terminal=True, width=300, color_system=None))
+    with FakeOpenAI() as server:
+        server.reply = citing("shot down", "A Chinese balloon was shot down [{n}].")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("QA_LLM", "openai")
+        result = CliRunner().invoke(main, ["ask", "Why was Blinken's trip to China cancelled?", "--index",
+                                           str(default_index.index_dir)], catch_exceptions=False)
+    assert result.exit_code == 0
+    shown = screen.getvalue()
+    evidence = shown.index("Evidence")
+    assert evidence < shown.index("A Chinese balloon")
+    block = shown[evidence:shown.index("A Chinese balloon")]
+    assert re.search(r"^\[1\] “[^”]+”", block, re.MULTILINE), block
+    assert re.search(r"^\[\d+\] “[^”]+” — Reuters", block, re.MULTILINE), block  # a quote, then its outlet
+    assert "shot down" in block  # the sentence the answer cites is among them
 
 
 def test_ask_prints_answer_then_sources(run, default_index, monkeypatch):

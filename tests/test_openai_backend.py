@@ -76,9 +76,10 @@ def test_full_answer_through_the_openai_backend(server, default_index):
     """The whole pipeline with QA_LLM=openai: passages go to the server, citations come back parsed."""
     server.reply = citing("shot down", "It was cancelled after a Chinese balloon was shot down [{n}]. Also see [99].")
     settings = dataclasses.replace(default_index, llm="openai", openai_model="fake", llm_retries=0)
-    events = list(pipeline.stream_answer(settings, "Why was Blinken's trip to China cancelled?"))
-    answer = events[-1]
-    assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("It was cancelled")
+    response = pipeline.stream_answer(settings, "Why was Blinken's trip to China cancelled?")
+    events = list(response)
+    answer = response.answer
+    assert "".join(e for e in events if isinstance(e, str)).startswith("It was cancelled")
     assert not answer.refused and answer.model == "fake"
     n = answer.citations[0].n
     assert [c.n for c in answer.citations] == [n] and f"shot down [{n}]" in answer.text  # [99]: no such evidence, dropped
