@@ -111,16 +111,10 @@ def check_question(question: str, settings: Settings) -> str:
     return question
 
 
-def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bool = False,
-                   yes_no: bool = False) -> list[dict[str, str]]:
-    """The chat for the model: the evidence grouped by article under one heading each, numbered for
-    citation; the guide lines say the articles are in date order, or that the answer must open with
-    Yes or No."""
-    guidance = []
-    if in_time_order:
-        guidance.append(render("guide.temporal"))
-    if yes_no:
-        guidance.append(render("guide.yes_no"))
+def build_messages(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
+    """The chat for the model: the fixed system prompt (the same bytes for every question, so a local
+    model keeps its state and reads it once), the evidence grouped by article under one heading
+    each, numbered for citation, and the question last."""
     blocks: list[list[str]] = []
     for n, e in enumerate(evidence, start=1):
         if n == 1 or e.passage.doc_id != evidence[n - 2].passage.doc_id:
@@ -130,7 +124,7 @@ def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bo
     return [
         {"role": "system", "content": render("answer.system")},
         {"role": "user", "content": render("answer.user", passages="\n\n".join("\n".join(b) for b in blocks),
-                                               question=question, guidance="\n".join(guidance)).strip()},
+                                               question=question).strip()},
     ]
 
 
@@ -151,8 +145,6 @@ def evidence_for(question: str, analysis: Question, passages: list[Passage], *, 
                           stored=retriever.index.sentence_vectors(candidates))
     else:
         evidence = whole_passages(passages[:settings.top_k])
-    # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
-    # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
     if settings.date_order and analysis.temporal:
         evidence = in_date_order(evidence)
     return evidence
@@ -229,13 +221,10 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
         return
     evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
-    in_time_order = settings.date_order and analysis.temporal
-
     yield Stage(READING, evidence)
     llm = model()
     timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
-    asks_verdict = settings.yes_no_verdict and analysis.shape == YES_NO
-    messages = build_messages(question, evidence, in_time_order=in_time_order, yes_no=asks_verdict)
+    messages = build_messages(question, evidence)
     read_before = getattr(llm, "tokens_read", None)
     prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
     draft = ""
