@@ -198,7 +198,7 @@ def load_turns(data: list | None) -> list[Turn]:
 # --- chat ----------------------------------------------------------------------
 
 def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: bool,
-            temperature: float) -> Iterator[tuple]:
+            temperature: float, fast: bool = False) -> Iterator[tuple]:
     """Stream one answer: (chat, saved conversation, sources panel, input box)."""
     turns = load_turns(saved)
     question = message.strip()
@@ -213,7 +213,8 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
         outlets, doc_ids = split_scope(scope)
         response = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
-                                          top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature))
+                                          top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
+                                          fast=bool(fast))
         number, stage, draft = len(turns) + 1, Stage(SEARCHING), ""
         for item in response:
             cards = gr.skip()
@@ -378,6 +379,11 @@ def build() -> gr.Blocks:
                                              info=f"Default {SETTINGS.hybrid} (QA_HYBRID)")
                         temperature = gr.Slider(0.0, 1.0, value=SETTINGS.temperature, step=0.05, label="Temperature",
                                                 info=f"Default {SETTINGS.temperature} (QA_TEMPERATURE)")
+                        fast = gr.Radio([("Accurate (1.5B)", False), ("Fast (0.5B)", True)], value=SETTINGS.fast,
+                                        label="Local model", elem_id="fast",
+                                        info="The fast one reads the evidence about twice as fast and is right less "
+                                             "often (README: Models). QA_FAST",
+                                        visible=SETTINGS.llm == "local" and not SETTINGS.llm_model_path)
         with gr.Tab("Corpus"):
             status = gr.Markdown(status_markdown(), elem_id="index-status")
             uploads = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".jsonl"],
@@ -392,7 +398,7 @@ def build() -> gr.Blocks:
                 remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         # One model and one index serve every session, so everything touching them takes turns.
-        chat_inputs = [question, saved, scope, top_k, hybrid, temperature]
+        chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast]
         chat_outputs = [chat, saved, sources, question]
         asking = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
                                  concurrency_id="pipeline")
@@ -420,6 +426,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help=f"port (default {SETTINGS.port}; QA_PORT)")
     parser.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (QA_AUTH)")
     parser.add_argument("--chroma-url", metavar="URL", help="Chroma server holding the index (QA_CHROMA_URL)")
+    parser.add_argument("--fast", action="store_true", default=None,
+                        help="answer with the bundled 0.5B by default (QA_FAST)")
     return parser.parse_args(argv)
 
 
@@ -461,7 +469,8 @@ def main(argv: list[str] | None = None) -> None:
     global SETTINGS, MODEL_NAME
     args = parse_args(argv)
     try:
-        SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth, chroma_url=args.chroma_url)
+        SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth, chroma_url=args.chroma_url,
+                                 fast=args.fast)
         options = launch_options(SETTINGS)
     except ConfigError as error:
         sys.exit(f"error: {error}")

@@ -167,7 +167,9 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages, timings).")
 @click.option("--doc", "doc_ids", multiple=True, help="Only use these doc_ids (repeatable).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
-def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...], index_dir: Path | None) -> None:
+@click.option("--fast", is_flag=True, default=None, help="Answer with the bundled 0.5B: about twice as fast, less accurate (QA_FAST).")
+def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...], index_dir: Path | None,
+        fast: bool | None) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used.
 
     On a terminal the evidence (the sentences the model reads, numbered as it cites them) shows
@@ -176,7 +178,7 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     """
     from qa import pipeline
 
-    settings = _settings(index_dir=index_dir)
+    settings = _settings(index_dir=index_dir, fast=fast)
     live = not as_json and out.is_terminal
     start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
     try:
@@ -264,14 +266,15 @@ def _print_sources(answer) -> None:
               help="A previous --json report: show each metric's change and flipped questions.")
 @click.option("--min", "minimums", multiple=True, metavar="METRIC=VALUE",
               help="Exit 1 if METRIC falls below VALUE (repeatable), e.g. --min keyword_accuracy=0.8.")
+@click.option("--fast", is_flag=True, default=None, help="Answer with the bundled 0.5B (QA_FAST).")
 def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir: Path | None, retrieval_only: bool,
                      limit: int | None, sample: int | None, top_k: int | None, json_out: Path | None,
-                     md_out: Path | None, previous: Path | None, minimums: tuple[str, ...]) -> None:
+                     md_out: Path | None, previous: Path | None, minimums: tuple[str, ...], fast: bool | None) -> None:
     """Score retrieval and answers against gold questions; print a summary, write reports, gate on minimums."""
     from qa import evaluate, pipeline
 
     thresholds = _parse_minimums(minimums)
-    settings = _settings(index_dir=index_dir, top_k=top_k)
+    settings = _settings(index_dir=index_dir, top_k=top_k, fast=fast)
     try:
         evaluate.load_gold(gold_path)  # a bad gold file fails before any model loads
         if corpus_paths:

@@ -173,7 +173,9 @@ class Settings:
     llm: str = _limited("local", one_of=("local", "openai"))
     # Bundled model used by the local backend (see README: "Models").
     local_model: str = "qwen2.5-coder-1.5b-instruct"
-    # Any other GGUF file for the local backend; overrides local_model.
+    # The fast preset: the bundled 0.5B instead of local_model, same pipeline (`--fast`; README: "Models").
+    fast: bool = False
+    # Any other GGUF file for the local backend; overrides local_model and fast.
     llm_model_path: str = ""
     # Model name sent to an OpenAI-compatible server.
     openai_model: str = "gpt-4o-mini"

@@ -22,6 +22,8 @@ from qa.config import Settings
 from qa.models import ModelUnavailable, bundled_model_path
 
 Message = dict[str, str]
+# The bundled model of the fast preset (setting `fast`).
+FAST_MODEL = "qwen2.5-coder-0.5b-instruct"
 
 
 class LLMError(RuntimeError):
@@ -249,8 +251,9 @@ def local_model_path(settings: Settings) -> tuple[Path, str]:
         if not path.is_file():
             raise LLMError(f"QA_LLM_MODEL_PATH points at {path}, which is not a file")
         return path, path.stem
+    name = FAST_MODEL if settings.fast else settings.local_model
     try:
-        return bundled_model_path(settings.local_model), settings.local_model
+        return bundled_model_path(name), name
     except ModelUnavailable as error:
         raise LLMError(str(error)) from None
 
@@ -271,7 +274,7 @@ def _close_models() -> None:
 def get_llm(settings: Settings) -> LLM:
     """The process-wide model for these settings (loading a GGUF takes seconds: once)."""
     # The server and key come from the environment, which may change between questions (tests, notebooks).
-    key = (settings.llm, settings.local_model, str(settings.llm_model_path), settings.llm_context,
+    key = (settings.llm, settings.local_model, settings.fast, str(settings.llm_model_path), settings.llm_context,
            settings.openai_model, settings.llm_timeout, settings.llm_retries,
            os.environ.get("OPENAI_BASE_URL", ""), os.environ.get("OPENAI_API_KEY", ""))
     with _cache_lock:

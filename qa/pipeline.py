@@ -101,7 +101,7 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     """The answer as a `qa.answer.Response` (stages, text deltas, then `.answer`); the model and
     index load once per process.
 
-    `overrides` change answer-time settings for this question only (top_k, hybrid, temperature).
+    `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast).
     """
     from qa.answer import check_question, stream_answer as _stream
 
@@ -109,9 +109,9 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     given = {name: value for name, value in overrides.items() if value is not None}
     # The model loads while the index opens and the evidence is chosen: on a cold start the
     # evidence is out before the model is ready, and neither waits for the other.
-    model = _loader.submit(llm, settings)
-    return _stream(question, settings=replace(settings, **given), retriever=retriever(settings),
-                   llm=model, doc_ids=doc_ids)
+    asked = replace(settings, **given)
+    model = _loader.submit(llm, asked)
+    return _stream(question, settings=asked, retriever=retriever(settings), llm=model, doc_ids=doc_ids)
 
 
 _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")

@@ -174,3 +174,12 @@ def test_the_fixed_start_of_the_prompt_is_read_once(default_index):
         assert 0 < answer.timings["prompt_tokens"] <= answer.timings["prompt_length"] + 8  # a reply prefix, at most
     # Everything up to the evidence was in the model's state already.
     assert second.timings["prompt_tokens"] <= second.timings["prompt_length"] - len(system) + 8
+
+
+def test_the_fast_preset_answers_with_the_small_model(default_index):
+    from qa.llm import FAST_MODEL
+
+    answer = pipeline.ask(dataclasses.replace(default_index, fast=True), "Why was Blinken's trip to China cancelled?")
+    assert answer.model == FAST_MODEL != default_index.local_model
+    assert answer.refused or answer.citations  # same pipeline: a cited answer, or an honest refusal
+    assert_quotes_are_article_text(answer.citations, article_texts(CORPUS))

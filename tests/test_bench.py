@@ -52,3 +52,15 @@ def test_child_peak_memory_is_its_own(tmp_path):
     row = run_ingest_child("ours", [CORPUS], tmp_path / "index", limit=1)
     assert row["articles"] == 1
     assert 0 < row["peak_rss_mb"] < 1536, row
+
+
+@pytest.mark.model
+def test_answer_and_cold_start_timings(default_index):
+    """The answer figures `qa bench` reports, on the real model: what it read and when it first wrote."""
+    from qa.bench import answer_once, cold_ask
+
+    question = "What did the State Department say Blinken would discuss in Beijing?"
+    run = answer_once("ours", default_index.index_dir, question)
+    assert run["prompt_tokens"] > 0 and 0 < run["first_token_s"] <= run["total_s"]
+    cold = cold_ask(default_index.index_dir, question)
+    assert 0 < cold["first_token_s"] < cold["total_s"]
