@@ -111,10 +111,16 @@ def check_question(question: str, settings: Settings) -> str:
     return question
 
 
-def build_messages(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
+def system_message() -> dict[str, str]:
+    """The start of every answer prompt, the same bytes for every question."""
+    return {"role": "system", "content": render("answer.system")}
+
+
+def build_messages(question: str, evidence: list[Evidence], *, yes_no: bool = False) -> list[dict[str, str]]:
     """The chat for the model: the fixed system prompt (the same bytes for every question, so a local
     model keeps its state and reads it once), the evidence grouped by article under one heading
-    each, numbered for citation, and the question last."""
+    each, numbered for citation, then the question, and for a yes/no question the line that says
+    the answer opens with Yes or No (in the fixed prompt it made "Can you tell me why…" a Yes)."""
     blocks: list[list[str]] = []
     for n, e in enumerate(evidence, start=1):
         if n == 1 or e.passage.doc_id != evidence[n - 2].passage.doc_id:
@@ -122,9 +128,10 @@ def build_messages(question: str, evidence: list[Evidence]) -> list[dict[str, st
             blocks.append([render("evidence.article", title=p.title, byline=f" · {byline(p)}" if byline(p) else "")])
         blocks[-1].append(render("evidence.sentence", n=n, text=" ".join(e.text.split())))
     return [
-        {"role": "system", "content": render("answer.system")},
+        system_message(),
         {"role": "user", "content": render("answer.user", passages="\n\n".join("\n".join(b) for b in blocks),
-                                               question=question).strip()},
+                                               question=question,
+                                               guidance=render("guide.yes_no") if yes_no else "").strip()},
     ]
 
 
@@ -224,7 +231,7 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     yield Stage(READING, evidence)
     llm = model()
     timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
-    messages = build_messages(question, evidence)
+    messages = build_messages(question, evidence, yes_no=settings.yes_no_verdict and analysis.shape == YES_NO)
     read_before = getattr(llm, "tokens_read", None)
     prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
     draft = ""
