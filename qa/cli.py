@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -40,12 +41,17 @@ def _settings(**overrides):
         raise QAError(f"bad setting: {error}") from None
 
 
-def _expected_failures():
+@contextlib.contextmanager
+def _one_line_errors(*also: type[Exception]):
+    """An expected failure (index, setting, question, model, file; and `also`) becomes one `error:` line."""
     from qa.answer import QuestionError
     from qa.index import IndexProblem
     from qa.llm import LLMError
 
-    return (IndexProblem, ConfigError, QuestionError, LLMError, OSError)
+    try:
+        yield
+    except (IndexProblem, ConfigError, QuestionError, LLMError, OSError, *also) as error:
+        raise QAError(str(error)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,11 +104,9 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
         progress.advance(task, done)
 
     try:
-        with console.status("loading articles and the embedding model…"):
+        with _one_line_errors(), console.status("loading articles and the embedding model…"):
             result = pipeline.ingest(settings, targets, prune=prune, rebuild=rebuild,
                                      on_start=on_start, on_progress=on_progress)
-    except _expected_failures() as error:
-        raise QAError(str(error)) from None
     finally:
         progress.stop()
 
@@ -140,11 +144,9 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
     if not query.strip():
         raise QAError("the query is empty")
     settings = _settings(index_dir=index_dir)
-    try:
+    with _one_line_errors():
         passages = pipeline.search(settings, query, top_k=top_k, hybrid=False if no_hybrid else None,
                                    doc_ids=list(doc_ids) or None)
-    except _expected_failures() as error:
-        raise QAError(str(error)) from None
     if as_json:
         out.print_json(json.dumps([asdict(p) for p in passages], ensure_ascii=False))
         return
@@ -181,10 +183,8 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     settings = _settings(index_dir=index_dir, fast=fast)
     live = not as_json and out.is_terminal
     start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
-    try:
+    with _one_line_errors():
         answer = _render_live(start) if live else start().final()
-    except _expected_failures() as error:
-        raise QAError(str(error)) from None
     if as_json:
         out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
@@ -275,7 +275,7 @@ def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir:
 
     thresholds = _parse_minimums(minimums)
     settings = _settings(index_dir=index_dir, top_k=top_k, fast=fast)
-    try:
+    with _one_line_errors(evaluate.GoldError):
         evaluate.load_gold(gold_path)  # a bad gold file fails before any model loads
         if corpus_paths:
             with console.status(f"ingesting {', '.join(map(str, corpus_paths))}…"):
@@ -290,10 +290,6 @@ def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir:
                 gold_path, settings, retrieval_only=retrieval_only, limit=limit, sample=sample,
                 on_start=lambda n: progress.update(task, total=n),
                 on_progress=lambda: progress.advance(task))
-    except evaluate.GoldError as error:
-        raise QAError(str(error)) from None
-    except _expected_failures() as error:
-        raise QAError(str(error)) from None
 
     _print_eval(data, evaluate.worst(results))
     if previous:
@@ -375,10 +371,8 @@ def status(as_json: bool) -> None:
     """What the index holds."""
     from qa import pipeline
 
-    try:
+    with _one_line_errors():
         info = pipeline.index_status(_settings())
-    except _expected_failures() as error:
-        raise QAError(str(error)) from None
     if as_json:
         out.print_json(json.dumps(info))
     elif not info["exists"]:
@@ -425,13 +419,11 @@ def bench(corpus_paths, gold_path, out_dir, work_dir, articles, rounds, question
         multiples = tuple(int(part) for part in scales.split(",") if part.strip())
     except ValueError:
         raise QAError(f"--scales: expected numbers like 1,4,16, got {scales!r}") from None
-    try:
+    with _one_line_errors(RuntimeError):
         results = benchmark.run(list(corpus_paths), gold_path, work_dir, articles=articles, rounds=rounds,
                                 questions=questions, answer_questions=answer_questions, scales=multiples,
                                 scale_articles=scale_articles or articles,
                                 step=lambda text: console.print(f"[dim]{escape(text)}[/dim]"))
-    except _expected_failures() + (RuntimeError,) as error:
-        raise QAError(str(error)) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     if results.get("scaling"):
