@@ -26,7 +26,7 @@ from qa.config import ConfigError, Settings, load_settings
 from qa.conversation import Turn, to_markdown
 from qa.corpus import store_upload
 from qa.evidence import Evidence
-from qa.index import IndexProblem
+from qa.pipeline import IndexProblem
 from qa.llm import LLMError
 from qa.types import byline
 

@@ -45,7 +45,7 @@ def _settings(**overrides):
 def _one_line_errors(*also: type[Exception]):
     """An expected failure (index, setting, question, model, file; and `also`) becomes one `error:` line."""
     from qa.answer import QuestionError
-    from qa.index import IndexProblem
+    from qa.pipeline import IndexProblem
     from qa.llm import LLMError
 
     try:

@@ -11,9 +11,13 @@ from typing import Callable
 from qa.config import Settings
 from qa.corpus import LoadedCorpus, load_corpus
 from qa.embed import Embedder, get_embedder
-from qa.index import Index, IngestReport, Manifest, manifest_digest
+from qa.index import Index, IndexProblem, IngestReport, Manifest, manifest_digest
 from qa.retrieve import Retriever
 from qa.types import Passage
+
+
+__all__ = ["IndexProblem", "IngestResult", "ingest", "search", "stream_answer", "ask", "context", "retriever",
+           "llm", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "standalone_question"]
 
 
 @dataclass
