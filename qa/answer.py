@@ -116,11 +116,15 @@ def system_message() -> dict[str, str]:
     return {"role": "system", "content": render("answer.system")}
 
 
-def build_messages(question: str, evidence: list[Evidence], *, yes_no: bool = False) -> list[dict[str, str]]:
+def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bool = False,
+                   yes_no: bool = False) -> list[dict[str, str]]:
     """The chat for the model: the fixed system prompt (the same bytes for every question, so a local
     model keeps its state and reads it once), the evidence grouped by article under one heading
-    each, numbered for citation, then the question, and for a yes/no question the line that says
-    the answer opens with Yes or No (in the fixed prompt it made "Can you tell me why…" a Yes)."""
+    each, numbered for citation, then the question, and after it the guide lines that say the
+    articles are in date order, or that the answer must open with Yes or No. (In the fixed prompt,
+    as general rules, they cost five natural questions and turned "Can you tell me why…" into a Yes.)"""
+    guidance = [render(name) for name, applies in (("guide.temporal", in_time_order), ("guide.yes_no", yes_no))
+                if applies]
     blocks: list[list[str]] = []
     for n, e in enumerate(evidence, start=1):
         if n == 1 or e.passage.doc_id != evidence[n - 2].passage.doc_id:
@@ -131,7 +135,7 @@ def build_messages(question: str, evidence: list[Evidence], *, yes_no: bool = Fa
         system_message(),
         {"role": "user", "content": render("answer.user", passages="\n\n".join("\n".join(b) for b in blocks),
                                                question=question,
-                                               guidance=render("guide.yes_no") if yes_no else "").strip()},
+                                               guidance="\n".join(guidance)).strip()},
     ]
 
 
@@ -231,7 +235,10 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     yield Stage(READING, evidence)
     llm = model()
     timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
-    messages = build_messages(question, evidence, yes_no=settings.yes_no_verdict and analysis.shape == YES_NO)
+    # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
+    # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
+    messages = build_messages(question, evidence, in_time_order=settings.date_order and analysis.temporal,
+                              yes_no=settings.yes_no_verdict and analysis.shape == YES_NO)
     read_before = getattr(llm, "tokens_read", None)
     prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
     draft = ""
