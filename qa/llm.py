@@ -52,9 +52,6 @@ class LLM(Protocol):
     def reply_logprob(self, messages: list[Message], text: str) -> float | None:
         """Log-probability that the reply opens with `text`; None where the backend cannot tell."""
 
-    def prefill(self, messages: list[Message]) -> None:
-        """Read the fixed start of every prompt ahead of a question, where the backend keeps state."""
-
 
 def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
     return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
@@ -71,9 +68,8 @@ class LocalLLM:
         try:
             # llama-cpp-python defaults to half the cores; prompt reading is what we wait for.
             threads = threads or os.cpu_count() or 1
-            # Flash attention reads prompts ~12 % faster on these 2 cores (80 against 71 tokens/s).
             self._llama = Llama(model_path=str(model_path), n_ctx=context, n_threads=threads,
-                                n_threads_batch=threads, n_batch=512, flash_attn=True, verbose=False, seed=0)
+                                n_threads_batch=threads, n_batch=512, verbose=False, seed=0)
         except ValueError as error:  # llama-cpp-python's "Failed to load model from file"
             raise LLMError(f"cannot load {model_path}: {error}") from None
         self.context = context
@@ -101,16 +97,6 @@ class LocalLLM:
                         yield delta
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise LLMError(f"local model: {error}") from None
-
-    def prefill(self, messages: list[Message]) -> None:
-        """Read `messages` into the model's state, so a prompt starting with them reuses it: the
-        pipeline does this with the system prompt while the question is being searched."""
-        with self._lock:
-            tokens = self._prompt_tokens(messages)
-            cached = self._count_read(tokens)
-            self._llama.n_tokens = cached
-            if cached < len(tokens):
-                self._llama.eval(tokens[cached:])
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
         """The model's logit for each word's first token at the start of its reply (one prompt read)."""
@@ -207,9 +193,6 @@ class OpenAILLM:
         """Short, one line, and never the API key (servers echo it in error bodies)."""
         text = _short(text)
         return text.replace(self._api_key, "***") if len(self._api_key) >= 8 else text
-
-    def prefill(self, messages: list[Message]) -> None:
-        pass  # a server keeps no state between requests that a client could fill
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> None:
         return None  # chat APIs do not expose the next-token distribution for a prompt
