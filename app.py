@@ -26,11 +26,11 @@ from qa.config import ConfigError, Settings, load_settings
 from qa.conversation import Turn, to_markdown
 from qa.corpus import store_upload
 from qa.evidence import Evidence
-from qa.pipeline import IndexProblem
+from qa.pipeline import IndexProblem, PeriodError
 from qa.llm import LLMError
 from qa.types import byline
 
-FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError)
+FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would act on (besides <, > and &, which become entities): shown literally.
@@ -47,6 +47,10 @@ CSS = """
 .rewritten, .muted { color: var(--body-text-color-subdued); font-size: .85em; margin-bottom: .3em; }
 .refusal { border-left: 3px solid var(--color-yellow-500, #eab308); padding-left: .6em; font-style: italic; }
 .refusal .hint { font-style: normal; font-size: .85em; color: var(--body-text-color-subdued); }
+.timeline { margin-top: .6em; border-left: 2px solid var(--color-accent); padding-left: .6em; }
+.timeline ol { list-style: none; padding: 0; margin: .2em 0; }
+.timeline li { margin: .25em 0; font-size: .9em; }
+.timeline time { font-weight: 600; font-variant-numeric: tabular-nums; margin-right: .3em; }
 .unsupported { font-size: .8em; color: var(--color-red-500, #ef4444); margin-top: .4em; }
 .source-card { display: none; }
 .source-card.shown { display: block; }
@@ -92,6 +96,7 @@ def render_answer(turn: Turn, number: int) -> str:
     parts = []
     if turn.standalone != turn.question:
         parts.append(f'<div class="rewritten">Searched for: {literal(turn.standalone)}</div>')
+    parts.extend(f'<div class="rewritten">{literal(note)}</div>' for note in answer.notes)
     cited = {c.n for c in answer.citations}
     body = literal(answer.text).replace("&#91;", "[").replace("&#93;", "]")
     body = _MARKER.sub(lambda m: _chip(number, int(m[1])) if int(m[1]) in cited else "", body)
@@ -101,6 +106,8 @@ def render_answer(turn: Turn, number: int) -> str:
         parts.append(f'<div class="refusal">{body}{hint}</div>')
     else:
         parts.append(f'<div class="answer">{body}</div>')
+    if answer.timeline:
+        parts.append(render_timeline(answer.timeline, number))
     if answer.unsupported:
         parts.append('<div class="unsupported">Not backed by any passage: '
                      + " · ".join(literal(s) for s in answer.unsupported) + "</div>")
@@ -110,6 +117,16 @@ def render_answer(turn: Turn, number: int) -> str:
                         for c in answer.citations)
         parts.append(f'<div class="sources">{links}</div>')
     return "\n".join(parts)
+
+
+def render_timeline(events, number: int) -> str:
+    """The timeline view: one dated, cited line per event, earliest first."""
+    items = "".join(
+        f'<li><time>{event.day or "undated"}</time>'
+        + (f' <span class="muted">({literal(event.named)})</span>' if event.named else "")
+        + f" {literal(event.text)} {_chip(number, event.n)}"
+        + f'<span class="muted">{literal(_meta(event))}</span></li>' for event in events)
+    return f'<div class="timeline"><div class="muted">Timeline</div><ol>{items}</ol></div>'
 
 
 def _chip(number: int, n: int) -> str:
@@ -198,7 +215,7 @@ def load_turns(data: list | None) -> list[Turn]:
 # --- chat ----------------------------------------------------------------------
 
 def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: bool,
-            temperature: float, fast: bool = False) -> Iterator[tuple]:
+            temperature: float, fast: bool = False, since: str = "", until: str = "") -> Iterator[tuple]:
     """Stream one answer: (chat, saved conversation, sources panel, input box)."""
     turns = load_turns(saved)
     question = message.strip()
@@ -213,7 +230,7 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
         outlets, doc_ids = split_scope(scope)
         response = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
-                                          top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
+                                          period=pipeline.period_between(since, until), top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
                                           fast=bool(fast))
         number, stage, draft = len(turns) + 1, Stage(SEARCHING), ""
         for item in response:
@@ -245,6 +262,12 @@ def scope_choices() -> list[tuple[str, str]]:
     outlets = sorted({a["source"] for a in articles if a["source"]})
     return ([(f"Outlet: {name}", f"outlet:{name}") for name in outlets]
             + [(f"Article: {a['title'] or a['doc_id']}", f"doc:{a['doc_id']}") for a in articles])
+
+
+def date_range_info() -> str:
+    """The publication days the index spans, as a hint beside the date range."""
+    days = sorted(a["published_at"][:10] for a in pipeline.articles(SETTINGS) if a["published_at"])
+    return f"Articles from {days[0]} to {days[-1]}." if days else "No article in the index has a date."
 
 
 def example_questions() -> list[str]:
@@ -369,6 +392,11 @@ def build() -> gr.Blocks:
                 with gr.Column(scale=2):
                     scope = gr.Dropdown(scope_choices(), multiselect=True, label="Only these outlets or articles",
                                         info="Empty: the whole index.")
+                    with gr.Row():
+                        since = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", elem_id="since",
+                                           info=date_range_info())
+                        until = gr.Textbox(label="to", placeholder="YYYY-MM-DD", elem_id="until",
+                                           info="Either may stay empty.")
                     sources = gr.HTML(render_sources([]), label="Source", elem_id="sources")
                     with gr.Accordion("Settings", open=False):
                         gr.Textbox(f"{SETTINGS.llm} · {MODEL_NAME}", label="Backend and model", interactive=False,
@@ -398,7 +426,7 @@ def build() -> gr.Blocks:
                 remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         # One model and one index serve every session, so everything touching them takes turns.
-        chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast]
+        chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast, since, until]
         chat_outputs = [chat, saved, sources, question]
         asking = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
                                  concurrency_id="pipeline")

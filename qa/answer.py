@@ -27,6 +27,8 @@ from qa.llm import LLM
 from qa.prompts import render
 from qa.question import YES_NO, Question
 from qa.retrieve import Retriever
+from qa.timeframe import Period
+from qa.timeline import Event, build_timeline
 from qa.sentences import sentence_spans
 from qa.types import Passage, byline
 
@@ -86,6 +88,10 @@ class Answer:
     margins: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
+    # What the reader should know about how the question was read ("“last week” read as …").
+    notes: list[str] = field(default_factory=list)
+    # For a question about how something developed: the evidence as dated events, earliest first.
+    timeline: list[Event] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Everything about the answer as plain JSON values (CLI `--json`, the UI's API); the text is "answer"."""
@@ -139,11 +145,27 @@ def build_messages(question: str, evidence: list[Evidence], *, in_time_order: bo
     ]
 
 
-def retrieve(question: str, *, settings: Settings, retriever: Retriever,
-             doc_ids: list[str] | None = None) -> list[Passage]:
+def retrieve(question: str, *, settings: Settings, retriever: Retriever, doc_ids: list[str] | None = None,
+             period: Period | None = None, recent: bool = False) -> list[Passage]:
     """The passages the evidence stage chooses from (and `qa search` shows)."""
     depth = max(settings.top_k, settings.evidence_passages) if settings.evidence else settings.top_k
-    return retriever.search(question, top_k=depth, hybrid=settings.hybrid, doc_ids=doc_ids)
+    return retriever.search(question, top_k=depth, hybrid=settings.hybrid, doc_ids=doc_ids, period=period,
+                            recent=recent)
+
+
+def time_scope(analysis: Question, period: Period | None, newest) -> tuple[Period | None, list[str]]:
+    """The publication period to search (the one given, else the one the question names) and the
+    note that says how the question's words were read."""
+    if period is not None or analysis.time.period is None:
+        return period, []
+    reading = analysis.time
+    note = f"Read “{reading.phrase}” as articles published {_period_words(reading.period)}"
+    return reading.period, [note + (f" (the newest article is from {newest})." if reading.relative else ".")]
+
+
+def _period_words(period: Period) -> str:
+    text = str(period)
+    return text if text.startswith(("since", "until")) else ("on " if "–" not in text else "") + text
 
 
 def evidence_for(question: str, analysis: Question, passages: list[Passage], *, settings: Settings,
@@ -204,17 +226,18 @@ class Response:
 
 
 def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM | Future,
-                  doc_ids: list[str] | None = None) -> Response:
+                  doc_ids: list[str] | None = None, period: Period | None = None) -> Response:
     """The answer as a `Response`: stages, text as the model writes it, then the final `Answer`.
     The question is checked at once (QuestionError), before anything is searched. `llm` may be a
-    `Future` of a model still loading: it is waited for once the evidence is out."""
+    `Future` of a model still loading: it is waited for once the evidence is out. `period` keeps
+    to articles published in it (otherwise the period the question names, if any)."""
     question = check_question(question, settings)
     model = llm.result if isinstance(llm, Future) else lambda: llm
-    return Response(_answer_events(question, settings, retriever, model, doc_ids))
+    return Response(_answer_events(question, settings, retriever, model, doc_ids, period))
 
 
 def _answer_events(question: str, settings: Settings, retriever: Retriever, model: Callable[[], LLM],
-                   doc_ids: list[str] | None) -> Iterator[Stage | str | Answer]:
+                   doc_ids: list[str] | None, period: Period | None) -> Iterator[Stage | str | Answer]:
     started = time.perf_counter()
     yield Stage(SEARCHING)
     analysis = retriever.analyse(question)
@@ -224,11 +247,19 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
         yield Answer(question, f"{REFUSAL_LEAD} No indexed article is from {names}.", refused=True,
                      timings={"total_s": round(time.perf_counter() - started, 3)}, model=model().name)
         return
-    passages = retrieve(question, settings=settings, retriever=retriever, doc_ids=doc_ids)
+    period, notes = time_scope(analysis, period, retriever.newest)
+    if period is not None and not retriever.within_period(doc_ids, period):
+        yield Answer(question, f"{REFUSAL_LEAD} No indexed article was published {_period_words(period)}.",
+                     refused=True, notes=notes, timings={"total_s": round(time.perf_counter() - started, 3)},
+                     model=model().name)
+        return
+    passages = retrieve(question, settings=settings, retriever=retriever, doc_ids=doc_ids, period=period,
+                        recent=analysis.time.recent)
     timings = {"retrieve_s": round(time.perf_counter() - started, 3)}
     if not passages or max(p.similarity for p in passages) < settings.min_similarity:
         timings["total_s"] = round(time.perf_counter() - started, 3)
-        yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=model().name)
+        yield Answer(question, REFUSAL, refused=True, passages=passages, timings=timings, model=model().name,
+                     notes=notes)
         return
     evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
@@ -271,7 +302,28 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
     answer.model = llm.name
     answer.margins = margins
+    answer.notes = notes
+    # A refusal that quotes a close sentence still has relevant evidence: its events are the answer.
+    if settings.timelines and analysis.timeline and evidence and (not answer.refused or answer.citations):
+        with_timeline(answer, evidence)
     yield answer
+
+
+TIMELINE_LEAD = "What the articles report, in date order:"
+
+
+def with_timeline(answer: Answer, evidence: list[Evidence]) -> None:
+    """Give `answer` its timeline: every evidence sentence as a dated event, each cited (so each
+    line opens its source like the answer's own citations do). The 1.5B refuses most "how did …
+    unfold" questions; then the timeline is the whole answer, under `TIMELINE_LEAD`."""
+    if answer.refused:
+        answer.text, answer.refused, answer.citations = TIMELINE_LEAD, False, []
+    answer.timeline = build_timeline(evidence)
+    cited = {c.n: c for c in answer.citations}
+    for event in answer.timeline:
+        e = evidence[event.n - 1]
+        cited.setdefault(event.n, _citation(event.n, e, (e.start, e.end)))
+    answer.citations = sorted(cited.values(), key=lambda c: c.n)
 
 
 # Why a reply was made to open with a given text (`opening`).

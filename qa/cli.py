@@ -54,6 +54,21 @@ def _one_line_errors(*also: type[Exception]):
         raise QAError(str(error)) from None
 
 
+def _period_options(command):
+    """--since/--until: only articles published in that period (YYYY-MM-DD, YYYY-MM or YYYY)."""
+    command = click.option("--until", metavar="DATE", help="Only articles published on or before DATE (YYYY-MM-DD, YYYY-MM or YYYY).")(command)
+    return click.option("--since", metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD, YYYY-MM or YYYY).")(command)
+
+
+def _period(since: str | None, until: str | None):
+    from qa.pipeline import PeriodError, period_between
+
+    try:
+        return period_between(since, until)
+    except PeriodError as error:
+        raise QAError(f"--since/--until: {error}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(qa.__version__, prog_name="qa")
 @click.option("--chroma-url", metavar="URL", help="Keep chunks and vectors on this Chroma server (QA_CHROMA_URL).")
@@ -135,18 +150,20 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
 @click.option("--no-hybrid", is_flag=True, help="Vector search only (no BM25).")
 @click.option("--doc", "doc_ids", multiple=True, help="Only search these doc_ids (repeatable).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@_period_options
 def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_ids: tuple[str, ...],
-           index_dir: Path | None) -> None:
+           index_dir: Path | None, since: str | None, until: str | None) -> None:
     """Show the passages retrieval picks for QUERY, best first."""
     from qa import pipeline
     from qa.types import byline
 
     if not query.strip():
         raise QAError("the query is empty")
+    period = _period(since, until)
     settings = _settings(index_dir=index_dir)
     with _one_line_errors():
         passages = pipeline.search(settings, query, top_k=top_k, hybrid=False if no_hybrid else None,
-                                   doc_ids=list(doc_ids) or None)
+                                   doc_ids=list(doc_ids) or None, period=period)
     if as_json:
         out.print_json(json.dumps([asdict(p) for p in passages], ensure_ascii=False))
         return
@@ -170,19 +187,23 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
 @click.option("--doc", "doc_ids", multiple=True, help="Only use these doc_ids (repeatable).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
 @click.option("--fast", is_flag=True, default=None, help="Answer with the bundled 0.5B: about twice as fast, less accurate (QA_FAST).")
+@_period_options
 def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...], index_dir: Path | None,
-        fast: bool | None) -> None:
+        fast: bool | None, since: str | None, until: str | None) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used.
 
     On a terminal the evidence (the sentences the model reads, numbered as it cites them) shows
     first, then the answer streams as the model writes it, then the cited sources are listed.
-    If the articles do not cover the question, it says so instead of guessing.
+    If the articles do not cover the question, it says so instead of guessing. A question that
+    names a time ("last week", "in March") keeps to articles published then, and says so.
     """
     from qa import pipeline
 
+    period = _period(since, until)
     settings = _settings(index_dir=index_dir, fast=fast)
     live = not as_json and out.is_terminal
-    start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None)
+    start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None,
+                              period=period)
     with _one_line_errors():
         answer = _render_live(start) if live else start().final()
     if as_json:
@@ -231,9 +252,27 @@ def _evidence_block(evidence) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _timeline_block(events) -> str:
+    """One line per event, earliest first: its day (and the words that gave it), the sentence, its citation."""
+    from qa.types import byline
+
+    lines = ["\n[bold]Timeline[/bold]"]
+    for event in events:
+        day = event.day or "undated"
+        named = f" [dim]({escape(event.named)})[/dim]" if event.named else ""
+        meta = byline(event)
+        lines.append(f"[bold]{day}[/bold]{named} {escape(event.text)} [bold][{event.n}][/bold]"
+                     + (f" [dim]— {escape(meta)}[/dim]" if meta else ""))
+    return "\n".join(lines)
+
+
 def _print_sources(answer) -> None:
     from qa.types import byline
 
+    for note in answer.notes:
+        console.print(f"[dim]{escape(note)}[/dim]")
+    if answer.timeline:
+        out.print(_timeline_block(answer.timeline))
     if answer.refused and not answer.citations:
         return
     if answer.citations:
@@ -267,13 +306,16 @@ def _print_sources(answer) -> None:
 @click.option("--min", "minimums", multiple=True, metavar="METRIC=VALUE",
               help="Exit 1 if METRIC falls below VALUE (repeatable), e.g. --min keyword_accuracy=0.8.")
 @click.option("--fast", is_flag=True, default=None, help="Answer with the bundled 0.5B (QA_FAST).")
+@_period_options
 def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir: Path | None, retrieval_only: bool,
                      limit: int | None, sample: int | None, top_k: int | None, json_out: Path | None,
-                     md_out: Path | None, previous: Path | None, minimums: tuple[str, ...], fast: bool | None) -> None:
+                     md_out: Path | None, previous: Path | None, minimums: tuple[str, ...], fast: bool | None,
+                     since: str | None, until: str | None) -> None:
     """Score retrieval and answers against gold questions; print a summary, write reports, gate on minimums."""
     from qa import evaluate, pipeline
 
     thresholds = _parse_minimums(minimums)
+    period = _period(since, until)
     settings = _settings(index_dir=index_dir, top_k=top_k, fast=fast)
     with _one_line_errors(evaluate.GoldError):
         evaluate.load_gold(gold_path)  # a bad gold file fails before any model loads
@@ -287,7 +329,7 @@ def evaluate_command(gold_path: Path, corpus_paths: tuple[Path, ...], index_dir:
         with progress:
             task = progress.add_task("eval", total=None)
             data, results = evaluate.run(
-                gold_path, settings, retrieval_only=retrieval_only, limit=limit, sample=sample,
+                gold_path, settings, retrieval_only=retrieval_only, limit=limit, sample=sample, period=period,
                 on_start=lambda n: progress.update(task, total=n),
                 on_progress=lambda: progress.advance(task))
 

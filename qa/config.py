@@ -139,6 +139,15 @@ class Settings:
     outlet_search: bool = True
     # ... and each publication date it names ("published on November 6, 2023").
     date_search: bool = True
+    # Read what a question says about time (see README: "Time"): "last week", "the past 3 days",
+    # "yesterday", and named months, years and "since <date>" that articles were published in, become
+    # a publication-date filter; "the latest news on" prefers newer articles ...
+    time_phrases: bool = True
+    # ... by a ranking of the candidates newest first, fused with this weight (BM25's is 1).
+    recency_weight: float = _limited(1.0, at_least=0)
+    # A question about how something developed ("How did … unfold?", "timeline of …") also gets its
+    # evidence as a dated list of events, each cited (see README: "Time").
+    timelines: bool = True
     # A TOML file of extra outlet aliases (`"Beeb" = "BBC News"`), added to the built-in table.
     outlet_aliases: str = ""
     # Question rules (see README: "Question rules"): refuse at once when the question asks what an

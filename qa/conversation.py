@@ -9,6 +9,7 @@ from datetime import datetime
 from qa.answer import Answer, Citation, strip_markers
 from qa.llm import LLM, generate
 from qa.prompts import render
+from qa.timeline import Event
 from qa.types import byline
 
 # A question that leans on the conversation: it opens like a continuation or points back at
@@ -40,6 +41,7 @@ class Turn:
         fields = dict(data["answer"])
         fields["text"] = fields.pop("answer")
         fields["citations"] = [Citation(**c) for c in fields.get("citations", [])]
+        fields["timeline"] = [Event(**e) for e in fields.get("timeline", [])]
         fields.pop("passages", None)
         fields.pop("evidence", None)  # quotes only; the citations hold what a reloaded answer shows
         return cls(data["question"], data.get("standalone") or data["question"], Answer(**fields))

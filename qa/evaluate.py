@@ -21,6 +21,7 @@ from typing import Any, Callable
 from qa.answer import Answer, cited_numbers, split_sentences
 from qa.config import Settings, describe
 from qa.evidence import Evidence
+from qa.timeframe import Period
 from qa.types import Passage
 
 RETRIEVAL_DEPTH = 10
@@ -486,9 +487,10 @@ def stratified_sample(items: list[GoldItem], n: int) -> list[GoldItem]:
 
 
 def run(gold_path: Path, settings: Settings, *, retrieval_only: bool = False, limit: int | None = None,
-        sample: int | None = None, on_start: Callable[[int], None] | None = None,
+        sample: int | None = None, period: Period | None = None, on_start: Callable[[int], None] | None = None,
         on_progress: Callable[[], None] | None = None) -> tuple[dict[str, Any], list[ItemResult]]:
-    """Evaluate a gold file against the index in `settings`; returns (report, results)."""
+    """Evaluate a gold file against the index in `settings` (only articles published in `period`,
+    when given); returns (report, results)."""
     from qa import pipeline
 
     items = load_gold(gold_path)
@@ -502,11 +504,13 @@ def run(gold_path: Path, settings: Settings, *, retrieval_only: bool = False, li
         on_start(len(items))
     results = evaluate(
         items, settings,
-        search=lambda q, top_k: pipeline.search(settings, q, top_k=top_k),
-        answer=None if llm is None else (lambda q: pipeline.ask(settings, q)),
+        search=lambda q, top_k: pipeline.search(settings, q, top_k=top_k, period=period),
+        answer=None if llm is None else (lambda q: pipeline.ask(settings, q, period=period)),
         embed=None if llm is None else retriever.embedder.embed,
         context=lambda q, passages: pipeline.context(settings, q, passages),
         on_progress=on_progress,
     )
     config = fingerprint(gold_path, settings, retriever.index.manifest, None if llm is None else llm.name)
+    if period is not None:
+        config["period"] = str(period)
     return report(results, config), results

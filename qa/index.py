@@ -30,12 +30,13 @@ import numpy as np
 from qa.config import Settings
 from qa.embed import MODEL_NAME, Embedder
 from qa.sentences import whole_sentences
+from qa.timeframe import day_number
 from qa.types import Article, Chunk, Passage
 
 MANIFEST_VERSION = 1
 SPLITTER = "llama_index SentenceSplitter"
 # Part of the chunking stamp: an index without sentence vectors (or with other ones) is rebuilt.
-SENTENCE_VECTORS = "whole sentences of each chunk, v1"
+SENTENCE_VECTORS = "whole sentences of each chunk, v2 (with the publication day)"
 # Chunks whose sentence vectors `Index.sentence_vectors` keeps in memory (~20 sentences × 1.5 KB each).
 _VECTOR_CACHE_CHUNKS = 2000
 
@@ -281,6 +282,7 @@ class Index:
         truncated = sum(len(self.embedder.tokenize(text)) > limit for text in distinct.values())
         by_place = dict(zip(distinct, self.embedder.embed(list(distinct.values())))) if distinct else {}
 
+        days = {article.doc_id: day_number(article.published_at) for article in articles}
         # Replace, don't merge: old chunks of a changed article must go.
         changed = {"doc_id": {"$in": [article.doc_id for article in articles]}}
         self.collection.delete(where=changed)
@@ -296,7 +298,8 @@ class Index:
             self.sentences.upsert(
                 ids=[sentence_id(chunk.chunk_id, a) for chunk, a, _ in batch],
                 embeddings=[by_place[(chunk.doc_id, chunk.start + a, chunk.start + b)] for chunk, a, b in batch],
-                metadatas=[{"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id} for chunk, _, _ in batch],
+                metadatas=[{"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id, "day": days[chunk.doc_id]}
+                           for chunk, _, _ in batch],
             )
         for article, chunks in chunked:
             self.manifest.articles[article.doc_id] = {
@@ -373,7 +376,8 @@ class Index:
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     return {"doc_id": article.doc_id, "title": article.title, "source": article.source,
             "published_at": article.published_at, "url": article.url,
-            "start": chunk.start, "end": chunk.end, "article_hash": article.content_hash}
+            "start": chunk.start, "end": chunk.end, "article_hash": article.content_hash,
+            "day": day_number(article.published_at)}  # YYYYMMDD (0: undated), for `Period.where`
 
 
 def _client(settings: Settings):

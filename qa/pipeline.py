@@ -13,10 +13,11 @@ from qa.corpus import LoadedCorpus, load_corpus
 from qa.embed import Embedder, get_embedder
 from qa.index import Index, IndexProblem, IngestReport, Manifest, manifest_digest
 from qa.retrieve import Retriever
+from qa.timeframe import Period, PeriodError, period_between
 from qa.types import Passage
 
 
-__all__ = ["IndexProblem", "IngestResult", "ingest", "search", "stream_answer", "ask", "context", "retriever",
+__all__ = ["IndexProblem", "Period", "PeriodError", "period_between", "IngestResult", "ingest", "search", "stream_answer", "ask", "context", "retriever",
            "llm", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "standalone_question"]
 
 
@@ -69,8 +70,8 @@ def retriever(settings: Settings) -> Retriever:
 
 
 def search(settings: Settings, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
-           doc_ids: list[str] | None = None) -> list[Passage]:
-    return retriever(settings).search(query, top_k=top_k, hybrid=hybrid, doc_ids=doc_ids)
+           doc_ids: list[str] | None = None, period: Period | None = None) -> list[Passage]:
+    return retriever(settings).search(query, top_k=top_k, hybrid=hybrid, doc_ids=doc_ids, period=period)
 
 
 def context(settings: Settings, question: str, passages: list[Passage]):
@@ -101,9 +102,10 @@ def llm(settings: Settings):
     return get_llm(settings)
 
 
-def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | None = None, **overrides):
+def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | None = None,
+                  period: Period | None = None, **overrides):
     """The answer as a `qa.answer.Response` (stages, text deltas, then `.answer`); the model and
-    index load once per process.
+    index load once per process. `period`: only articles published in it (`qa.timeframe`).
 
     `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast).
     """
@@ -115,7 +117,8 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     # evidence is out before the model is ready, and neither waits for the other.
     asked = replace(settings, **given)
     model = _loader.submit(llm, asked)
-    return _stream(question, settings=asked, retriever=retriever(settings), llm=model, doc_ids=doc_ids)
+    return _stream(question, settings=asked, retriever=retriever(settings), llm=model, doc_ids=doc_ids,
+                   period=period)
 
 
 _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from qa.timeframe import Period, TimeReading, read_time
+
 YES_NO = "yes_no"
 FACT = "fact"
 
@@ -39,6 +41,13 @@ _TEMPORAL = re.compile(r"\b(before|after|earlier|later|prior to|following|since|
                        re.IGNORECASE)
 _BETWEEN_REPORTS = re.compile(r"\bbetween\s+(the\s+)?(\w+\s+){0,4}(reports?|articles?|stor(y|ies)|publications?)\b"
                               r"\s+(on|from|by|in|published)\b", re.IGNORECASE)
+# "How did the strike unfold?", "timeline of the talks", "what led up to the ceasefire". Not "the
+# AI developed by OpenAI": the verb must end the question's clause ("how did X develop").
+_TIMELINE = re.compile(
+    r"\btime\s?line\b|\bchronology\b|\bsequence of events\b|\bwhat led (?:up )?to\b|\bstep by step\b"
+    r"|\bhow\s+(?:did|has|have|had)\b[^?.;]{1,120}?\b(?:unfold(?:ed)?|develop(?:ed)?|evolve[d]?|progress(?:ed)?|"
+    r"play(?:ed)?\s+out|escalate[d]?|come\s+about)\s*(?:\?|$|over\b|since\b|after\b|in\b|during\b)",
+    re.IGNORECASE)
 _MONTHS = ("january february march april may june july august september october november december").split()
 _DATE = re.compile(r"\b(?:(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})"
                    r"|(\d{4})-(\d{2})-(\d{2}))\b")
@@ -92,17 +101,25 @@ class Question:
     unknown_outlets: list[str] = field(default_factory=list)  # named sources the corpus has no article from
     dates: list[date] = field(default_factory=list)
     options: list[str] = field(default_factory=list)  # the two options of "Was it X or Y?"
+    time: TimeReading = TimeReading()  # the period it names ("last week") or a wish for the newest news
+    timeline: bool = False           # asks how something developed: answered with dated events too
 
 
 def analyse(text: str, known_outlets: list[str], may_have_published: Callable[[str], bool] = lambda name: False,
-            aliases: dict[str, str] = OUTLET_ALIASES) -> Question:
+            aliases: dict[str, str] = OUTLET_ALIASES, *, newest: date | None = None,
+            narrows: Callable[[Period], bool] = lambda period: True) -> Question:
     """`may_have_published(name)`: the name could be the unrecorded outlet of some indexed articles
-    (see `unknown_sources`)."""
+    (see `unknown_sources`). `newest` (the newest article's day; None: time phrases are not read) and
+    `narrows` serve `qa.timeframe.read_time`."""
     named_dates = dates(text)
+    time = read_time(text, newest, narrows)
+    timeline = is_timeline_question(text)
     return Question(
         text=text,
         shape=YES_NO if is_yes_no(text) else FACT,
-        temporal=is_temporal(text, named_dates),
+        temporal=is_temporal(text, named_dates) or time.recent or time.period is not None or timeline,
+        time=time,
+        timeline=timeline,
         outlets=named_outlets(text, known_outlets, aliases),
         unknown_outlets=unknown_sources(text, known_outlets, may_have_published, aliases),
         dates=named_dates,
@@ -202,6 +219,11 @@ def _names(lw: list[str], rw: list[str]) -> list[str]:
     if k == len(lw) or m == start:
         k, m = len(lw) - 1, start + 1
     return [" ".join(lw[k:]), " ".join(rw[:m])] if lw and m <= len(rw) else []
+
+
+def is_timeline_question(text: str) -> bool:
+    """Asks how something developed over time ("How did the talks unfold?", "timeline of the strike")."""
+    return bool(_TIMELINE.search(text))
 
 
 def is_temporal(text: str, dates: list[date]) -> bool:

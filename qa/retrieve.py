@@ -11,6 +11,7 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from qa.embed import Embedder
 from qa.index import Index, IndexProblem, chunk_of
 from qa.lexical import BM25Index, tokenize
 from qa.question import OUTLET_ALIASES, Question, analyse, dates, named_outlets
+from qa.timeframe import Period, published_day
 from qa.types import Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); rank 1 scores 1/61
@@ -53,8 +55,9 @@ class Retriever:
         self.bm25 = BM25Index(self.index.bm25_dir)
 
     def search(self, query: str, *, top_k: int | None = None, hybrid: bool | None = None,
-               doc_ids: list[str] | None = None) -> list[Passage]:
-        """Best passages for `query`, optionally only from `doc_ids`.
+               doc_ids: list[str] | None = None, period: Period | None = None, recent: bool = False) -> list[Passage]:
+        """Best passages for `query`, optionally only from `doc_ids` and from articles published in
+        `period`; `recent` prefers newer articles among close candidates.
 
         When the question names outlets of the corpus ("as reported by The Verge and TechCrunch"),
         each named outlet's articles are searched on their own and the lists interleaved with the
@@ -65,28 +68,44 @@ class Retriever:
         top_k = self.settings.top_k if top_k is None else top_k
         hybrid = self.settings.hybrid if hybrid is None else hybrid
         if not self.settings.chroma_url:
-            return self._search(query, top_k, hybrid, doc_ids)
+            return self._search(query, top_k, hybrid, doc_ids, period, recent)
         try:
-            return self._search(query, top_k, hybrid, doc_ids)
+            return self._search(query, top_k, hybrid, doc_ids, period, recent)
         except Exception as error:  # the HTTP client raises many types; each means "no answer from the server"
             raise IndexProblem(f"the Chroma server at {self.settings.chroma_url} did not answer "
                                f"({str(error).splitlines()[0][:200] if str(error) else type(error).__name__}); "
                                "ask again once it is back") from None
 
-    def _search(self, query: str, top_k: int, hybrid: bool, doc_ids: list[str] | None) -> list[Passage]:
+    def _search(self, query: str, top_k: int, hybrid: bool, doc_ids: list[str] | None, period: Period | None,
+                recent: bool) -> list[Passage]:
         query = query.strip()
         size = self.index.collection.count()
-        if not query or top_k <= 0 or size == 0:
+        allowed = self.within_period(doc_ids, period)
+        if not query or top_k <= 0 or size == 0 or allowed == []:
             return []
         query_vector = self.embedder.embed_queries([query])[0]
         window = max(WINDOW * top_k, MIN_WINDOW)
-        focus = self._focus(query, doc_ids)
-        dense = self._vector_search(query_vector, doc_ids, wide=bool(focus))
-        lists = [self._rank(query, self._within(dense, set(ids)), ids, hybrid, window) for ids in focus]
-        lists.append(self._rank(query, dense[:self.settings.candidates], doc_ids, hybrid, window))
+        focus = self._focus(query, doc_ids, allowed)
+        dense = self._vector_search(query_vector, doc_ids, period, wide=bool(focus))
+        lists = [self._rank(query, self._within(dense, set(ids)), ids, hybrid, window, recent) for ids in focus]
+        lists.append(self._rank(query, dense[:self.settings.candidates], allowed, hybrid, window, recent))
         passages = fold_near_duplicates(_interleave(lists)[:window], self.settings.near_duplicate)[:top_k]
         self._set_similarity(passages, query_vector)
         return passages
+
+    def within_period(self, doc_ids: list[str] | None, period: Period | None) -> list[str] | None:
+        """`doc_ids` (None: every article) less the articles not published in `period`."""
+        if period is None:
+            return doc_ids
+        chosen = None if doc_ids is None else set(doc_ids)
+        return [doc_id for doc_id, entry in self.index.manifest.articles.items()
+                if (chosen is None or doc_id in chosen) and period.contains(published_day(entry.get("published_at", "")))]
+
+    @functools.cached_property
+    def newest(self) -> date | None:
+        """The newest article's publication day: the corpus's "now" for "last week" and the like."""
+        days = [day for day in map(published_day, self.published) if day]
+        return max(days, default=None)
 
     def _set_similarity(self, passages: list[Passage], query_vector: np.ndarray) -> None:
         """Each passage's similarity to the query: the cosine of its closest sentence (a chunk's own
@@ -97,8 +116,9 @@ class Retriever:
         for passage in passages:
             passage.similarity = round(best.get(passage.chunk_id, 0.0), 4)
 
-    def _focus(self, query: str, doc_ids: list[str] | None) -> list[list[str]]:
-        """The article sets searched on their own: each outlet and each publication date the question names."""
+    def _focus(self, query: str, doc_ids: list[str] | None, allowed: list[str] | None) -> list[list[str]]:
+        """The article sets searched on their own: each outlet and each publication date the question
+        names (of the `allowed` articles, when a period restricts them)."""
         if doc_ids is not None:
             return []
         named = self.named_outlets(query) if self.settings.outlet_search else []
@@ -108,6 +128,9 @@ class Retriever:
             for day in dict.fromkeys(dates(query)):
                 that_day = self.published.get(day.isoformat(), [])
                 focus.append([d for d in that_day if d in of_named] or that_day)
+        if allowed is not None:
+            allowed_set = set(allowed)
+            focus = [[d for d in ids if d in allowed_set] for ids in focus]
         return [ids for ids in focus if ids]
 
     @functools.cached_property
@@ -129,8 +152,10 @@ class Retriever:
         return by_outlet
 
     def analyse(self, question: str) -> Question:
-        """The question read with this index's outlets and aliases (`qa.question.analyse`)."""
-        return analyse(question, list(self.outlets), self.may_have_published, self.aliases)
+        """The question read with this index's outlets, aliases and dates (`qa.question.analyse`)."""
+        newest = self.newest if self.settings.time_phrases else None
+        return analyse(question, list(self.outlets), self.may_have_published, self.aliases, newest=newest,
+                       narrows=lambda period: 0 < len(self.within_period(None, period)) < len(self.index.manifest.articles))
 
     def named_outlets(self, question: str) -> list[str]:
         return named_outlets(question, list(self.outlets), self.aliases)
@@ -156,9 +181,9 @@ class Retriever:
         return bool(words) and self.bm25.model is not None and all(w in self.bm25.model.vocab_dict for w in words)
 
     def _rank(self, query: str, dense: list[str], doc_ids: list[str] | None, hybrid: bool,
-              window: int) -> list[Passage]:
-        """Dense (`dense`, best first) and BM25 candidates fused by reciprocal rank; the best `window`
-        of them, loaded."""
+              window: int, recent: bool = False) -> list[Passage]:
+        """Dense (`dense`, best first) and BM25 candidates fused by reciprocal rank (with `recent`, a
+        third ranking, newest article first, weighted `recency_weight`); the best `window` of them, loaded."""
         candidates: dict[str, _Candidate] = {}
         for rank, chunk_id in enumerate(dense):
             candidates[chunk_id] = _Candidate(chunk_id, self.settings.vector_weight / (RRF_K + rank + 1))
@@ -167,15 +192,26 @@ class Retriever:
             for rank, chunk_id in enumerate(lexical):
                 candidate = candidates.setdefault(chunk_id, _Candidate(chunk_id))
                 candidate.score += 1 / (RRF_K + rank + 1)
+        if recent:
+            day_of = self._day_of_chunk
+            newest_first = sorted(candidates, key=lambda chunk_id: day_of(chunk_id), reverse=True)
+            for rank, chunk_id in enumerate(newest_first):
+                candidates[chunk_id].score += self.settings.recency_weight / (RRF_K + rank + 1)
         ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
         return self._load(ranked[:window])
 
-    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None, wide: bool) -> list[str]:
+    def _day_of_chunk(self, chunk_id: str) -> str:
+        entry = self.index.manifest.articles.get(self.bm25.doc_of.get(chunk_id, ""), {})
+        return entry.get("published_at", "")[:10]
+
+    def _vector_search(self, query_vector: np.ndarray, doc_ids: list[str] | None, period: Period | None,
+                       wide: bool) -> list[str]:
         """Chunks whose best sentence is closest to the query, best first (`wide`: from the
         WIDE_SENTENCES closest sentences, for the named outlets' and days' lists to draw on)."""
         if doc_ids is not None and not doc_ids:
             return []
-        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        clauses = ([{"doc_id": {"$in": list(doc_ids)}}] if doc_ids else []) + ([period.where()] if period else [])
+        where = {"$and": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None)
         n = WIDE_SENTENCES if wide else SENTENCES_PER_CANDIDATE * self.settings.candidates
         found = self.index.sentences.query(  # n_results may exceed the rows: Chroma returns what it has
             query_embeddings=[query_vector.tolist()], include=[], where=where, n_results=n)

@@ -1,0 +1,81 @@
+"""Timelines: a question about how something developed gets its evidence as dated events, in order.
+
+Each event is one evidence sentence, cited as the answer cites it ([n] is evidence[n - 1]), dated
+by the day the sentence itself names ("on November 6, 2023", "on Tuesday", "yesterday": a weekday
+or relative day is resolved against the article's own publication date), else by the article's
+date. No model call: the events are the articles' own sentences, so every line is exactly as true
+as its source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from qa.evidence import Evidence
+from qa.question import dates
+from qa.timeframe import MONTHS, published_day
+
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_WEEKDAY = re.compile(r"\b(?:on|last|this past)\s+(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
+_RELATIVE_DAY = re.compile(r"\b(yesterday|today|tonight)\b", re.IGNORECASE)
+# "on Nov. 6" / "on November 6" without a year: the year of the article (or the one before, for a
+# month after the article's).
+_MONTH_DAY = re.compile(r"\b(" + "|".join(m[:3] for m in MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!,?\s*\d{4})",
+                        re.IGNORECASE)
+
+
+@dataclass
+class Event:
+    """Evidence `n` as a dated event: `day` is ISO ("" when neither the sentence nor its article is
+    dated), `named` the words in the sentence that gave it ("on Tuesday"; "" for the article's date).
+    Plain values, so a saved conversation keeps its timelines."""
+
+    n: int
+    day: str
+    text: str
+    doc_id: str
+    source: str = ""
+    published_at: str = ""
+    named: str = ""
+
+
+def event_day(sentence: str, published: date | None) -> tuple[date | None, str]:
+    """The day a sentence says its event happened, read against the article's day `published`, and
+    the words that say so; the article's day (and "") when it names none."""
+    full = dates(sentence)
+    if full:
+        return full[0], _DATE_WORDS.search(sentence).group(0)
+    if published is not None:
+        if match := _RELATIVE_DAY.search(sentence):
+            return published - timedelta(days=match.group(1).lower() == "yesterday"), match.group(0)
+        if match := _WEEKDAY.search(sentence):
+            back = (published.weekday() - _WEEKDAYS.index(match.group(1).lower())) % 7
+            return published - timedelta(days=back or (7 if match.group(0).lower().startswith("last") else 0)), match.group(0)
+        if match := _MONTH_DAY.search(sentence):
+            month = [m[:3] for m in MONTHS].index(match.group(1)[:3].lower()) + 1
+            year = published.year if month <= published.month else published.year - 1
+            try:
+                return date(year, month, int(match.group(2))), match.group(0)
+            except ValueError:
+                pass
+    return published, ""
+
+
+_DATE_WORDS = re.compile(r"\b(?:" + "|".join(m.capitalize() for m in MONTHS) + r")\s+\d{1,2},?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def build_timeline(evidence: list[Evidence]) -> list[Event]:
+    """Every evidence sentence as an event, earliest first (undated last), the prompt's order among
+    events of one day; a sentence repeated word for word (a wire copy) appears once."""
+    events, seen = [], set()
+    for n, e in enumerate(evidence, start=1):
+        key = " ".join(e.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        day, named = event_day(e.text, published_day(e.passage.published_at))
+        events.append(Event(n, day.isoformat() if day else "", " ".join(e.text.split()), e.passage.doc_id,
+                            e.passage.source, e.passage.published_at, named))
+    return sorted(events, key=lambda event: (not event.day, event.day, event.n))
