@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 
@@ -42,6 +43,24 @@ class Problem:
 class LoadedCorpus:
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    max_chars: int = 2_000_000
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, articles: list[Article], problems: list[Problem], origin: str | None = None) -> None:
+        """Keep `articles`, except later duplicates of a doc_id and any over `max_chars` characters (a
+        text that size is a book or a dump, not news); `origin` (else each doc_id) names them in problems."""
+        self.problems.extend(problems)
+        for article in articles:
+            where = origin or article.doc_id
+            if len(article.text) > self.max_chars:
+                self.problems.append(Problem(where, f"article {article.doc_id!r} has {len(article.text):,} characters; "
+                                                    f"the limit is {self.max_chars:,} (QA_MAX_ARTICLE_CHARS)"))
+                continue
+            if article.doc_id in self._seen:
+                self.problems.append(Problem(where, f"duplicate doc_id {article.doc_id!r}, kept the first"))
+                continue
+            self._seen.add(article.doc_id)
+            self.articles.append(article)
 
 
 # --- cleaning ---------------------------------------------------------------
@@ -93,8 +112,10 @@ class WebPage:
 def read_html(markup: str, url: str = "") -> WebPage:
     """Main text and metadata of a news page (trafilatura): menus, cookie banners, related links,
     comments and footers left out; title, outlet, byline and date from JSON-LD, <meta>, <time> and the like."""
-    document = trafilatura.bare_extraction(markup, url=url or None, with_metadata=True, include_comments=False,
-                                           date_extraction_params=dict(_DATE_SEARCH))
+    tree = trafilatura.load_html(markup)
+    url = _canonical_url(tree, url) or url
+    document = trafilatura.bare_extraction(tree, url=url or None, with_metadata=True, include_comments=False,
+                                           date_extraction_params=dict(_DATE_SEARCH)) if tree is not None else None
     text = document.text if document is not None else ""
     if document is None:  # too little text to tell the article from the rest: the page's visible text
         document = trafilatura.extract_metadata(markup, default_url=url or None, date_config=dict(_DATE_SEARCH))
@@ -107,6 +128,15 @@ def read_html(markup: str, url: str = "") -> WebPage:
         published_at=document.date or "",
         url=document.url or url,
     )
+
+
+def _canonical_url(tree, url: str) -> str:
+    """The page's <link rel="canonical"> resolved against the URL it was read from (trafilatura
+    keeps only absolute ones); "" without either."""
+    link = tree.find('.//head//link[@rel="canonical"]') if tree is not None and url else None
+    href = (link.get("href") or "").strip() if link is not None else ""
+    resolved = urljoin(url, href) if href else ""
+    return resolved if urlsplit(resolved).scheme in ("http", "https") else ""
 
 
 def _outlet(sitename: str, markup: str) -> str:
@@ -305,24 +335,8 @@ def load_jsonl(path: Path) -> tuple[list[Article], list[Problem]]:
 
 
 def load_corpus(paths: list[Path], *, max_chars: int = 2_000_000) -> LoadedCorpus:
-    """Articles from folders, files and JSONL corpora. Later duplicates of a doc_id are skipped, and
-    so are articles over `max_chars` characters (a file that size is a book or a dump, not news)."""
-    corpus = LoadedCorpus()
-    seen: set[str] = set()
-
-    def add(articles: list[Article], problems: list[Problem], origin: str) -> None:
-        corpus.problems.extend(problems)
-        for article in articles:
-            if len(article.text) > max_chars:
-                corpus.problems.append(Problem(origin, f"article {article.doc_id!r} has {len(article.text):,} characters; "
-                                                       f"the limit is {max_chars:,} (QA_MAX_ARTICLE_CHARS)"))
-                continue
-            if article.doc_id in seen:
-                corpus.problems.append(Problem(origin, f"duplicate doc_id {article.doc_id!r}, kept the first"))
-                continue
-            seen.add(article.doc_id)
-            corpus.articles.append(article)
-
+    """Articles from folders, files and JSONL corpora (see `LoadedCorpus.add` for what is left out)."""
+    corpus = LoadedCorpus(max_chars=max_chars)
     for path in paths:
         if not path.exists():
             corpus.problems.append(Problem(str(path), "no such file or folder"))
@@ -331,9 +345,9 @@ def load_corpus(paths: list[Path], *, max_chars: int = 2_000_000) -> LoadedCorpu
             if not files:
                 corpus.problems.append(Problem(str(path), f"folder has no {', '.join(sorted(SUPPORTED_SUFFIXES))} files"))
             for file in files:
-                add(*_load_file(file, doc_id=file.relative_to(path).as_posix(), max_chars=max_chars), origin=str(file))
+                corpus.add(*_load_file(file, doc_id=file.relative_to(path).as_posix(), max_chars=max_chars), origin=str(file))
         else:
-            add(*_load_file(path, doc_id=path.name, max_chars=max_chars), origin=str(path))
+            corpus.add(*_load_file(path, doc_id=path.name, max_chars=max_chars), origin=str(path))
     return corpus
 
 

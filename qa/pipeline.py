@@ -26,11 +26,16 @@ class IngestResult:
     report: IngestReport
 
 
-def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
-           on_start: Callable[[int], None] | None = None,
+def ingest(settings: Settings, paths: list[Path], *, urls: list[str] | None = None, prune: bool = False,
+           rebuild: bool = False, on_start: Callable[[int], None] | None = None,
            on_progress: Callable[[int], None] | None = None) -> IngestResult:
-    """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done."""
+    """Load (files and folders in `paths`, article pages and feeds at `urls`), clean, chunk, embed and
+    store; `on_start(n_articles)`, then `on_progress(n)` as n more are done."""
     corpus = load_corpus(paths, max_chars=settings.max_article_chars)
+    if urls:
+        from qa.web import articles_from_urls
+
+        corpus.add(*articles_from_urls(urls, settings))
     if rebuild:
         Index.wipe(settings)
     index = Index(settings, embedder(settings), create=True)
