@@ -68,7 +68,7 @@ def main(chroma_url: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--feeds", "feeds_file", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--feeds", "feeds_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="A file of feed or page URLs, one a line (# comments).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default .qa/index, or QA_INDEX_DIR).")
 @click.option("--prune", is_flag=True, help="Remove indexed articles that are not in PATHS.")
@@ -84,14 +84,8 @@ def ingest(paths: tuple[str, ...], feeds_file: Path | None, index_dir: Path | No
     With no PATHS, ingests the corpus folder (QA_CORPUS_DIR, default ./corpus).
     """
     from qa import pipeline
-    from qa.web import is_url, read_url_list
 
     settings = _settings(index_dir=index_dir)
-    urls = [path for path in paths if is_url(path)]
-    files = [Path(path) for path in paths if not is_url(path)]
-    if feeds_file:
-        with _one_line_errors():
-            urls += read_url_list(feeds_file)
     if if_missing and pipeline.index_status(settings)["articles"] and not rebuild:
         reason = pipeline.index_mismatch(settings)
         if reason is None:
@@ -99,7 +93,7 @@ def ingest(paths: tuple[str, ...], feeds_file: Path | None, index_dir: Path | No
             return
         console.print(f"Index at {settings.index_dir} does not fit the current settings ({reason}); rebuilding it.")
         rebuild = True
-    targets = files or ([] if urls else [settings.corpus_dir])
+    targets = list(paths) or ([] if feeds_file else [settings.corpus_dir])
     started = time.perf_counter()
     progress = Progress(TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("articles"), TimeElapsedColumn(), console=console, transient=False)
@@ -115,7 +109,7 @@ def ingest(paths: tuple[str, ...], feeds_file: Path | None, index_dir: Path | No
 
     try:
         with _one_line_errors(), console.status("loading articles and the embedding model…"):
-            result = pipeline.ingest(settings, targets, urls=urls, prune=prune, rebuild=rebuild,
+            result = pipeline.ingest(settings, targets, feeds_file=feeds_file, prune=prune, rebuild=rebuild,
                                      on_start=on_start, on_progress=on_progress)
     finally:
         progress.stop()

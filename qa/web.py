@@ -39,7 +39,7 @@ def is_url(text: str) -> bool:
 
 def read_url_list(path: Path) -> list[str]:
     """The URLs of a feeds file: one per line; blank lines and `#` comments ignored."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -90,6 +90,7 @@ class Fetcher:
         parts = urlsplit(url)
         site = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
         if site not in self._robots:
+            self._robots[site] = None  # allowed while it is read: robots.txt itself may redirect within the site
             self._robots[site] = self._read_robots(site)
         rules = self._robots[site]
         return rules is None or rules.can_fetch(self.settings.user_agent, url)
