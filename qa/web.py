@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import feedparser
@@ -173,12 +173,12 @@ def articles_from_url(url: str, fetcher: Fetcher) -> tuple[list[Article], list[P
     return ([article], []) if article else ([], [Problem(url, "no article text on the page")])
 
 
-def _page_article(page: Page, item: feedparser.FeedParserDict | None = None, outlet: str = "") -> Article | None:
-    """The article of a fetched page; what the page lacks, its feed item (if any) supplies."""
+def _page_article(page: Page, item: feedparser.FeedParserDict | None = None) -> Article | None:
+    """The article of a fetched page (its outlet is the site name it declares, else its host); a title,
+    byline or date the page lacks, its feed item (if any) supplies."""
     found = read_html(decode_file(page.body), url=page.url)
     if item is not None:
-        found = replace(found, title=found.title or item.get("title", ""), source=found.source or outlet,
-                        author=found.author or item.get("author", ""),
+        found = replace(found, title=found.title or item.get("title", ""), author=found.author or item.get("author", ""),
                         published_at=found.published_at or _item_date(item))
     return page_article(found, found.url or page.url, fallback_title=page.url)
 
@@ -193,7 +193,7 @@ def _feed_articles(feed_url: str, feed: feedparser.FeedParserDict, fetcher: Fetc
         link = item.get("link", "")
         where = link or f"{feed_url} item {number}"
         if not (link or item.get("content") and item.get("id")):
-            problems.append(Problem(where, f"an item with no link and no content of its own (in {feed_url})"))
+            problems.append(Problem(where, f"no link and no content of its own (an item of {feed_url})"))
             continue
         try:
             article = _item_article(item, link, outlet, fetcher)
@@ -208,6 +208,7 @@ def _feed_articles(feed_url: str, feed: feedparser.FeedParserDict, fetcher: Fetc
 
 
 def _item_article(item: feedparser.FeedParserDict, link: str, outlet: str, fetcher: Fetcher) -> Article | None:
+    """A feed item's article: from its own content (the feed's title is its outlet), else its page."""
     content = item.get("content")
     if content:
         body = "\n".join(part.get("value", "") for part in content)
@@ -215,7 +216,7 @@ def _item_article(item: feedparser.FeedParserDict, link: str, outlet: str, fetch
         page = WebPage(text=text, title=item.get("title", ""), source=outlet, author=item.get("author", ""),
                        published_at=_item_date(item), url=link)
         return page_article(page, link or item["id"], fallback_title=link or item["id"])
-    return _page_article(fetcher.fetch(link), item, outlet)
+    return _page_article(fetcher.fetch(link), item)
 
 
 def _item_date(item: feedparser.FeedParserDict) -> str:
