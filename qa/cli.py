@@ -82,14 +82,18 @@ def main(chroma_url: str | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
+@click.option("--feeds", "feeds_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A file of feed or page URLs, one a line (# comments).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default .qa/index, or QA_INDEX_DIR).")
 @click.option("--prune", is_flag=True, help="Remove indexed articles that are not in PATHS.")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again (after changing model or chunking).")
 @click.option("--if-missing", is_flag=True,
               help="Do nothing if the index already has articles (rebuild it if it was built with other settings).")
-def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild: bool, if_missing: bool) -> None:
-    """Add articles to the index: folders of .txt/.md/.html, single files, or .jsonl corpora.
+def ingest(paths: tuple[str, ...], feeds_file: Path | None, index_dir: Path | None, prune: bool, rebuild: bool,
+           if_missing: bool) -> None:
+    """Add articles to the index: folders of .txt/.md/.html, single files, .jsonl corpora, and the
+    URLs of article pages or RSS/Atom feeds (each item of a feed is an article).
 
     Unchanged articles are skipped, changed ones replaced; safe to re-run after an interruption.
     With no PATHS, ingests the corpus folder (QA_CORPUS_DIR, default ./corpus).
@@ -104,7 +108,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
             return
         console.print(f"Index at {settings.index_dir} does not fit the current settings ({reason}); rebuilding it.")
         rebuild = True
-    targets = list(paths) or [settings.corpus_dir]
+    targets = list(paths) or ([] if feeds_file else [settings.corpus_dir])
     started = time.perf_counter()
     progress = Progress(TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("articles"), TimeElapsedColumn(), console=console, transient=False)
@@ -120,7 +124,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, prune: bool, rebuild
 
     try:
         with _one_line_errors(), console.status("loading articles and the embedding model…"):
-            result = pipeline.ingest(settings, targets, prune=prune, rebuild=rebuild,
+            result = pipeline.ingest(settings, targets, feeds_file=feeds_file, prune=prune, rebuild=rebuild,
                                      on_start=on_start, on_progress=on_progress)
     finally:
         progress.stop()

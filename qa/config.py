@@ -16,6 +16,8 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from qa import __version__
+
 
 class ConfigError(ValueError):
     """A setting has a value we cannot use; `setting` names it when it is one field's value."""
@@ -218,6 +220,13 @@ class Settings:
     # Where files uploaded in the UI are stored before they are ingested, and the largest accepted.
     upload_dir: Path = Path(".qa/uploads")
     max_upload_mb: int = _limited(20, at_least=1)
+
+    # Web pages and feeds (`qa ingest URL`, `--feeds`): seconds before one request gives up, the
+    # largest response read (a bigger one is skipped, not read past the limit), and the user agent
+    # sent; robots.txt rules for that agent are respected.
+    fetch_timeout: float = _limited(20.0, above=0)
+    fetch_max_mb: float = _limited(10.0, above=0)
+    user_agent: str = f"newsqa/{__version__} (+local)"
 
     def __post_init__(self) -> None:
         for spec in fields(self):

@@ -12,9 +12,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
 
 from qa.types import Article
 
@@ -41,6 +43,24 @@ class Problem:
 class LoadedCorpus:
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    max_chars: int = 2_000_000
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, articles: list[Article], problems: list[Problem], origin: str | None = None) -> None:
+        """Keep `articles`, except later duplicates of a doc_id and any over `max_chars` characters (a
+        text that size is a book or a dump, not news); `origin` (else each doc_id) names them in problems."""
+        self.problems.extend(problems)
+        for article in articles:
+            where = origin or article.doc_id
+            if len(article.text) > self.max_chars:
+                self.problems.append(Problem(where, f"article {article.doc_id!r} has {len(article.text):,} characters; "
+                                                    f"the limit is {self.max_chars:,} (QA_MAX_ARTICLE_CHARS)"))
+                continue
+            if article.doc_id in self._seen:
+                self.problems.append(Problem(where, f"duplicate doc_id {article.doc_id!r}, kept the first"))
+                continue
+            self._seen.add(article.doc_id)
+            self.articles.append(article)
 
 
 # --- cleaning ---------------------------------------------------------------
@@ -68,62 +88,70 @@ _BLANK_RUN = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML page, one line per block element."""
+# --- web pages --------------------------------------------------------------
 
-    _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "head", "nav", "footer", "form"}
-    _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article", "section",
-              "blockquote", "header", "main", "aside", "figcaption", "pre", "title"}
-
-    # <meta> names and properties that carry the outlet and the publication date, best first.
-    _META = {"og:site_name": "source", "application-name": "source", "publisher": "source",
-             "article:published_time": "published_at", "datepublished": "published_at", "date": "published_at",
-             "pubdate": "published_at"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self.meta: dict[str, str] = {}
-        self._skip_depth = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "meta":
-            named = dict(attrs)
-            key = self._META.get((named.get("property") or named.get("name") or named.get("itemprop") or "").lower())
-            if key and named.get("content") and key not in self.meta:
-                self.meta[key] = " ".join(named["content"].split())
-        if tag in self._SKIP:
-            self._skip_depth += 1
-        if tag == "title":
-            self._in_title = True
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skip_depth:
-            self._skip_depth -= 1
-        if tag == "title":
-            self._in_title = False
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip_depth:
-            self.parts.append(data)
+# Dates come from the page's metadata and markup only, never from a scan of its free text, which
+# takes the date of a related link or a copyright line when the page states none.
+_DATE_SEARCH = {"extensive_search": False, "original_date": True}
+_TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TITLE_PARTS = re.compile(r"\s+[|\-–—:·»]\s+")
 
 
-def html_to_text(markup: str) -> tuple[str, dict[str, str]]:
-    """(visible text, metadata) of an HTML document: `title` from <title>, `source` (the outlet) and
-    `published_at` from <meta> tags such as og:site_name and article:published_time, where present."""
-    parser = _TextExtractor()
-    parser.feed(markup)
-    parser.close()
-    title = " ".join(parser.title.split())
-    return "".join(parser.parts), {**parser.meta, **({"title": title} if title else {})}
+@dataclass(frozen=True)
+class WebPage:
+    """What an HTML page holds: its main text (before `clean_text`) and what it says about itself."""
+
+    text: str
+    title: str = ""
+    source: str = ""  # the outlet
+    author: str = ""
+    published_at: str = ""  # YYYY-MM-DD
+    url: str = ""  # the page's canonical URL, else the URL it was read from
+
+
+def read_html(markup: str, url: str = "") -> WebPage:
+    """Main text and metadata of a news page (trafilatura): menus, cookie banners, related links,
+    comments and footers left out; title, outlet, byline and date from JSON-LD, <meta>, <time> and the like."""
+    tree = trafilatura.load_html(markup)
+    url = _canonical_url(tree, url) or url
+    document = trafilatura.bare_extraction(tree, url=url or None, with_metadata=True, include_comments=False,
+                                           date_extraction_params=dict(_DATE_SEARCH)) if tree is not None else None
+    text = document.text if document is not None else ""
+    if document is None:  # too little text to tell the article from the rest: the page's visible text
+        document = trafilatura.extract_metadata(markup, default_url=url or None, date_config=dict(_DATE_SEARCH))
+        text = trafilatura.baseline(markup)[1]
+    return WebPage(
+        text=text or "",
+        title=" ".join((document.title or "").split()),
+        source=_outlet(document.sitename or "", markup),
+        author=" ".join((document.author or "").split()),
+        published_at=document.date or "",
+        url=document.url or url,
+    )
+
+
+def _canonical_url(tree, url: str) -> str:
+    """The page's <link rel="canonical"> resolved against the URL it was read from (trafilatura
+    keeps only absolute ones); "" without either."""
+    link = tree.find('.//head//link[@rel="canonical"]') if tree is not None and url else None
+    href = (link.get("href") or "").strip() if link is not None else ""
+    resolved = urljoin(url, href) if href else ""
+    return resolved if urlsplit(resolved).scheme in ("http", "https") else ""
+
+
+def _outlet(sitename: str, markup: str) -> str:
+    """The site name as the page's <title> spells it, when that is the same name squashed (a handle
+    such as @northfieldreview gives "Northfieldreview" for "Northfield Review")."""
+    title = _TITLE_TAG.search(markup)
+
+    def squashed(name: str) -> str:
+        return re.sub(r"\W+", "", name).lower()
+
+    if sitename and title:
+        for part in _TITLE_PARTS.split(html.unescape(title.group(1))):
+            if squashed(part) == squashed(sitename):
+                return " ".join(part.split())
+    return sitename
 
 
 def clean_text(text: str) -> str:
@@ -237,21 +265,30 @@ def load_text_file(path: Path, doc_id: str) -> tuple[Article | None, list[Proble
     raw, note = decode(data)
     problems = [Problem(str(path), note, skipped=False)] if note else []
     meta, raw = _front_matter(raw.replace("\r\n", "\n"))
-    page: dict[str, str] = {}
-    if path.suffix.lower() in {".html", ".htm"}:
-        raw, page = html_to_text(raw)
-    text = clean_text(raw)
-    if not text:
+    page = read_html(raw) if path.suffix.lower() in {".html", ".htm"} else WebPage(text=raw)
+    article = page_article(page, doc_id, fallback_title=path.stem, front_matter=meta)
+    if article is None:
         return None, problems + [Problem(str(path), "no text left after cleaning")]
-    article = Article(
-        doc_id=doc_id,
-        title=meta.get("title") or page.get("title") or guess_title(text, fallback=path.stem),
-        text=text,
-        source=meta.get("source") or meta.get("outlet") or page.get("source") or guess_source(text),
-        published_at=meta.get("published_at") or meta.get("date") or page.get("published_at") or "",
-        url=meta.get("url", ""),
-    )
     return article, problems
+
+
+def page_article(page: WebPage, doc_id: str, *, fallback_title: str,
+                 front_matter: dict[str, str] | None = None) -> Article | None:
+    """The `Article` of a page (or a plain text as a `WebPage` without metadata); what the file's
+    front matter says wins. None when no text is left after cleaning."""
+    meta = front_matter or {}
+    text = clean_text(page.text)
+    if not text:
+        return None
+    return Article(
+        doc_id=doc_id,
+        title=meta.get("title") or page.title or guess_title(text, fallback=fallback_title),
+        text=text,
+        source=meta.get("source") or meta.get("outlet") or page.source or guess_source(text),
+        published_at=meta.get("published_at") or meta.get("date") or page.published_at,
+        url=meta.get("url") or page.url,
+        author=meta.get("author") or page.author,
+    )
 
 
 def _field(record: dict[str, Any], *names: str) -> str:
@@ -298,24 +335,8 @@ def load_jsonl(path: Path) -> tuple[list[Article], list[Problem]]:
 
 
 def load_corpus(paths: list[Path], *, max_chars: int = 2_000_000) -> LoadedCorpus:
-    """Articles from folders, files and JSONL corpora. Later duplicates of a doc_id are skipped, and
-    so are articles over `max_chars` characters (a file that size is a book or a dump, not news)."""
-    corpus = LoadedCorpus()
-    seen: set[str] = set()
-
-    def add(articles: list[Article], problems: list[Problem], origin: str) -> None:
-        corpus.problems.extend(problems)
-        for article in articles:
-            if len(article.text) > max_chars:
-                corpus.problems.append(Problem(origin, f"article {article.doc_id!r} has {len(article.text):,} characters; "
-                                                       f"the limit is {max_chars:,} (QA_MAX_ARTICLE_CHARS)"))
-                continue
-            if article.doc_id in seen:
-                corpus.problems.append(Problem(origin, f"duplicate doc_id {article.doc_id!r}, kept the first"))
-                continue
-            seen.add(article.doc_id)
-            corpus.articles.append(article)
-
+    """Articles from folders, files and JSONL corpora (see `LoadedCorpus.add` for what is left out)."""
+    corpus = LoadedCorpus(max_chars=max_chars)
     for path in paths:
         if not path.exists():
             corpus.problems.append(Problem(str(path), "no such file or folder"))
@@ -324,9 +345,9 @@ def load_corpus(paths: list[Path], *, max_chars: int = 2_000_000) -> LoadedCorpu
             if not files:
                 corpus.problems.append(Problem(str(path), f"folder has no {', '.join(sorted(SUPPORTED_SUFFIXES))} files"))
             for file in files:
-                add(*_load_file(file, doc_id=file.relative_to(path).as_posix(), max_chars=max_chars), origin=str(file))
+                corpus.add(*_load_file(file, doc_id=file.relative_to(path).as_posix(), max_chars=max_chars), origin=str(file))
         else:
-            add(*_load_file(path, doc_id=path.name, max_chars=max_chars), origin=str(path))
+            corpus.add(*_load_file(path, doc_id=path.name, max_chars=max_chars), origin=str(path))
     return corpus
 
 

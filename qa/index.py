@@ -304,8 +304,8 @@ class Index:
         for article, chunks in chunked:
             self.manifest.articles[article.doc_id] = {
                 "hash": article.content_hash, "title": article.title, "source": article.source,
-                "published_at": article.published_at, "url": article.url, "chunks": len(chunks),
-                "chars": len(article.text),
+                "published_at": article.published_at, "url": article.url, "author": article.author,
+                "chunks": len(chunks), "chars": len(article.text),
             }
         self.manifest.write(self.settings.manifest_path)
         return len(rows), len(sentences), truncated
@@ -375,7 +375,7 @@ class Index:
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     return {"doc_id": article.doc_id, "title": article.title, "source": article.source,
-            "published_at": article.published_at, "url": article.url,
+            "published_at": article.published_at, "url": article.url, "author": article.author,
             "start": chunk.start, "end": chunk.end, "article_hash": article.content_hash,
             "day": day_number(article.published_at)}  # YYYYMMDD (0: undated), for `Period.where`
 

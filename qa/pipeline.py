@@ -15,6 +15,7 @@ from qa.index import Index, IndexProblem, IngestReport, Manifest, manifest_diges
 from qa.retrieve import Retriever
 from qa.timeframe import Period, PeriodError, period_between
 from qa.types import Passage
+from qa.web import articles_from_urls, is_url, read_url_list
 
 
 __all__ = ["IndexProblem", "Period", "PeriodError", "period_between", "IngestResult", "ingest", "search", "stream_answer", "ask", "context", "retriever",
@@ -27,11 +28,19 @@ class IngestResult:
     report: IngestReport
 
 
-def ingest(settings: Settings, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
-           on_start: Callable[[int], None] | None = None,
+def ingest(settings: Settings, paths: list[Path | str], *, feeds_file: Path | None = None, prune: bool = False,
+           rebuild: bool = False, on_start: Callable[[int], None] | None = None,
            on_progress: Callable[[int], None] | None = None) -> IngestResult:
-    """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done."""
-    corpus = load_corpus(paths, max_chars=settings.max_article_chars)
+    """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done.
+
+    `paths` are files and folders, and URLs (any "scheme://…" string) of article pages and feeds;
+    `feeds_file` lists more URLs, one a line.
+    """
+    urls = [path for path in paths if isinstance(path, str) and is_url(path)]
+    files = [Path(path) for path in paths if path not in urls]
+    urls += read_url_list(feeds_file) if feeds_file else []
+    corpus = load_corpus(files, max_chars=settings.max_article_chars)
+    corpus.add(*articles_from_urls(urls, settings))
     if rebuild:
         Index.wipe(settings)
     index = Index(settings, embedder(settings), create=True)

@@ -16,10 +16,14 @@ class Article:
     source: str = ""
     published_at: str = ""
     url: str = ""
+    author: str = ""
 
     @property
     def content_hash(self) -> str:
-        payload = "\x1f".join([self.title, self.source, self.published_at, self.url, self.text])
+        # The author joins the payload only when known, so articles without one keep the hash they
+        # had before authors were read (an existing index is not re-embedded for nothing).
+        fields = [self.title, self.source, self.published_at, self.url, self.text] + ([self.author] if self.author else [])
+        payload = "\x1f".join(fields)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from conftest import CORPUS
-from qa.corpus import clean_text, guess_source, guess_title, html_to_text, load_corpus
+from qa.corpus import clean_text, guess_source, guess_title, load_corpus, read_html
 
 
 def test_default_corpus_loads_with_file_names_as_ids():
@@ -40,10 +40,11 @@ def test_html_scripts_and_styles_never_reach_the_text():
     markup = ("<html><head><title>Page title</title><style>p{color:red}</style></head><body>"
               "<nav>Home | World</nav><script>alert('x')</script><p>First paragraph.</p>"
               "<p>Second &amp; last.</p></body></html>")
-    text, meta = html_to_text(markup)
-    cleaned = clean_text(text)
-    assert meta["title"] == "Page title"
-    assert cleaned == "First paragraph.\n\nSecond & last."
+    page = read_html(markup)
+    cleaned = clean_text(page.text)
+    assert page.title == "Page title"
+    assert "First paragraph.\nSecond & last." in cleaned
+    assert "alert" not in cleaned and "color" not in cleaned
 
 
 def test_title_and_outlet_guesses():
@@ -131,5 +132,5 @@ def test_outlet_and_date_come_from_html_metadata_and_front_matter(tmp_path):
                                       "The quay reopened on Monday after the flood, the council said.\n")
     articles = {a.doc_id: a for a in load_corpus([tmp_path]).articles}
     page, note = articles["page.html"], articles["note.md"]
-    assert (page.title, page.source, page.published_at) == ("Tide report", "BBC News", "2023-11-02T08:00:00Z")
+    assert (page.title, page.source, page.published_at) == ("Tide report", "BBC News", "2023-11-02")
     assert (note.source, note.published_at) == ("The Guardian", "2023-11-03")

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from qa.answer import cited_numbers, finish
 from qa.evidence import whole_passages
 from qa.config import Settings
-from qa.corpus import clean_text, decode, html_to_text
+from qa.corpus import clean_text, decode, read_html
 from qa.index import chunk_article, make_splitter
 from qa.types import Article, Passage
 
@@ -34,9 +34,9 @@ def test_any_bytes_decode(data):
 
 @QUICK
 @given(TEXT)
-def test_html_to_text_never_raises(markup):
-    text, meta = html_to_text(markup)
-    assert isinstance(text, str) and all(isinstance(value, str) for value in meta.values())
+def test_read_html_never_raises(markup):
+    page = read_html(markup)
+    assert all(isinstance(value, str) for value in vars(page).values())
 
 
 @QUICK
