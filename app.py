@@ -13,6 +13,7 @@ import ipaddress
 import re
 import sys
 import tempfile
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
@@ -215,8 +216,10 @@ def load_turns(data: list | None) -> list[Turn]:
 # --- chat ----------------------------------------------------------------------
 
 def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: bool,
-            temperature: float, fast: bool = False, since: str = "", until: str = "") -> Iterator[tuple]:
-    """Stream one answer: (chat, saved conversation, sources panel, input box)."""
+            temperature: float, fast: bool = False, since: str = "", until: str = "",
+            conversation_id: str = "") -> Iterator[tuple]:
+    """Stream one answer: (chat, saved conversation, sources panel, input box). The answer is logged
+    under `conversation_id` (history), so the conversation can be reopened."""
     turns = load_turns(saved)
     question = message.strip()
     if not question:
@@ -230,7 +233,9 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
         outlets, doc_ids = split_scope(scope)
         response = pipeline.stream_answer(SETTINGS, standalone, doc_ids=pipeline.scope_doc_ids(SETTINGS, outlets, doc_ids),
-                                          period=pipeline.period_between(since, until), top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
+                                          period=pipeline.period_between(since, until), typed=question,
+                                          conversation_id=conversation_id or None, front_end="ui",
+                                          top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
                                           fast=bool(fast))
         number, stage, draft = len(turns) + 1, Stage(SEARCHING), ""
         for item in response:
@@ -249,6 +254,39 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         yield chat, gr.skip(), gr.skip(), ""
         return
     yield chat_messages(turns), [turn.to_dict() for turn in turns], render_sources(turns), ""
+
+
+def new_conversation_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- history ---------------------------------------------------------------------
+
+def history_choices() -> list[tuple[str, str]]:
+    """The logged conversations, the latest first, labelled by when they started and their first question."""
+    try:
+        found = pipeline.history.conversations(SETTINGS)
+    except pipeline.history.HistoryError as error:
+        gr.Warning(str(error))
+        return []
+    return [(f"{c.started_at[:16].replace('T', ' ')} UTC · {c.first_question}"
+             + (f" ({c.turns} questions)" if c.turns > 1 else ""), c.id) for c in found]
+
+
+def reopen(conversation_id: str | None) -> tuple:
+    """A logged conversation back in the chat, with its sources; new questions continue it.
+    (chat, saved conversation, sources panel, conversation id)"""
+    unchanged = gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    if not conversation_id:
+        gr.Warning("Choose a conversation to reopen first.")
+        return unchanged
+    try:
+        entries = pipeline.history.conversation(SETTINGS, conversation_id)
+    except pipeline.history.HistoryError as error:
+        gr.Warning(str(error))
+        return unchanged
+    turns = load_turns([entry.turn_dict() for entry in entries])
+    return chat_messages(turns), [turn.to_dict() for turn in turns], render_sources(turns), conversation_id
 
 
 def split_scope(scope: list[str] | None) -> tuple[list[str], list[str]]:
@@ -290,7 +328,7 @@ def export(saved: list) -> str | None:
 def ask_api(question: str, doc_ids: list[str] | None = None) -> dict:
     """One question, answered in full: the `Answer` as JSON (answer, refused, citations, …)."""
     try:
-        return pipeline.ask(SETTINGS, question, doc_ids=doc_ids or None).to_dict()
+        return pipeline.ask(SETTINGS, question, doc_ids=doc_ids or None, front_end="api").to_dict()
     except FAILURES as error:
         raise gr.Error(str(error)) from None
 
@@ -373,6 +411,8 @@ def remove_articles(doc_ids: list[str]) -> tuple:
 def build() -> gr.Blocks:
     with gr.Blocks(title="newsqa") as demo:
         saved = gr.BrowserState([], storage_key="newsqa-conversation")
+        # The conversation's id in the history log; kept with the conversation, so a reload continues it.
+        conversation_id = gr.BrowserState("", storage_key="newsqa-conversation-id")
         gr.Markdown("# newsqa\nAnswers from your news articles. Every claim cites the passage it comes from; "
                     "when the articles do not say, newsqa says so.")
         with gr.Tab("Ask"):
@@ -389,6 +429,11 @@ def build() -> gr.Blocks:
                         clear = gr.Button("Clear chat", size="sm")
                         export_button = gr.Button("Export as Markdown", size="sm")
                     export_file = gr.File(label="Conversation", visible=False)
+                    with gr.Accordion("History", open=False) as history_box:
+                        past = gr.Dropdown([], label="Past conversations", elem_id="past",
+                                           info="From the history log in the index folder (QA_HISTORY); a reopened "
+                                                "conversation goes on where it stopped.")
+                        reopen_button = gr.Button("Reopen", size="sm", elem_id="reopen")
                 with gr.Column(scale=2):
                     scope = gr.Dropdown(scope_choices(), multiselect=True, label="Only these outlets or articles",
                                         info="Empty: the whole index.")
@@ -426,13 +471,17 @@ def build() -> gr.Blocks:
                 remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
         # One model and one index serve every session, so everything touching them takes turns.
-        chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast, since, until]
+        chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast, since, until, conversation_id]
         chat_outputs = [chat, saved, sources, question]
         asking = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
                                  concurrency_id="pipeline")
         question.stop(None, None, None, cancels=[asking])
-        clear.click(lambda: ([], [], render_sources([]), gr.update(visible=False)), None,
-                    [chat, saved, sources, export_file], api_visibility="private")
+        clear.click(lambda: ([], [], render_sources([]), gr.update(visible=False), new_conversation_id()), None,
+                    [chat, saved, sources, export_file, conversation_id], api_visibility="private")
+        refresh_history = (lambda: gr.update(choices=history_choices()), None, past)
+        asking.then(*refresh_history, api_visibility="private")
+        history_box.expand(*refresh_history, api_visibility="private")
+        reopen_button.click(reopen, past, [chat, saved, sources, conversation_id], api_visibility="private")
         export_button.click(export, saved, export_file, api_visibility="private").then(
             lambda path: gr.update(visible=path is not None), export_file, export_file, api_visibility="private")
         corpus_outputs = [status, table, scope, to_remove, log]
@@ -442,6 +491,8 @@ def build() -> gr.Blocks:
                             concurrency_id="pipeline")
         demo.load(lambda data: (chat_messages(load_turns(data)), render_sources(load_turns(data))), saved,
                   [chat, sources], api_visibility="private")
+        demo.load(lambda known: known or new_conversation_id(), conversation_id, conversation_id,
+                  api_visibility="private")
         demo.load(lambda: corpus_views("")[:4], None, corpus_outputs[:4], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="pipeline")
         gr.api(search_api, api_name="search", concurrency_id="pipeline")

@@ -7,10 +7,12 @@ import functools
 import json
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import click
+from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
@@ -67,6 +69,24 @@ def _period(since: str | None, until: str | None):
         return period_between(since, until)
     except PeriodError as error:
         raise QAError(f"--since/--until: {error}") from None
+
+
+@contextlib.contextmanager
+def _history_warnings():
+    """A history log that could not be written is a `warning:` line once the block ends (the answer
+    still comes); other warnings show as they would have."""
+    from qa.history import HistoryWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HistoryWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, HistoryWarning):
+                    console.print(f"[yellow]warning:[/yellow] {escape(str(warning.message))}")
+                else:
+                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -208,7 +228,7 @@ def ask(question: str, top_k: int | None, as_json: bool, doc_ids: tuple[str, ...
     live = not as_json and out.is_terminal
     start = functools.partial(pipeline.stream_answer, settings, question, top_k=top_k, doc_ids=list(doc_ids) or None,
                               period=period)
-    with _one_line_errors():
+    with _one_line_errors(), _history_warnings():
         answer = _render_live(start) if live else start().final()
     if as_json:
         out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -270,11 +290,12 @@ def _timeline_block(events) -> str:
     return "\n".join(lines)
 
 
-def _print_sources(answer) -> None:
+def _print_sources(answer, notes: Console = console) -> None:
+    """The cited sources, unsupported sentences, and model and timings on `notes` (stderr for `qa ask`)."""
     from qa.types import byline
 
     for note in answer.notes:
-        console.print(f"[dim]{escape(note)}[/dim]")
+        notes.print(f"[dim]{escape(note)}[/dim]")
     if answer.timeline:
         out.print(_timeline_block(answer.timeline))
     if answer.refused and not answer.citations:
@@ -287,10 +308,14 @@ def _print_sources(answer) -> None:
                   + (f" [dim]({escape(meta)})[/dim]" if meta else "")
                   + f"\n    [dim]chars {c.quote_start}–{c.quote_end}:[/dim] “{escape(c.quote)}”")
     for sentence in answer.unsupported:
-        console.print(f"[yellow]unsupported:[/yellow] no passage backs “{escape(sentence)}”")
+        notes.print(f"[yellow]unsupported:[/yellow] no passage backs “{escape(sentence)}”")
+    notes.print(_timings_line(answer))
+
+
+def _timings_line(answer) -> str:
     t = answer.timings
-    console.print(f"[dim]{answer.model} · retrieve {t.get('retrieve_s', 0):.2f}s · first token "
-                  f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
+    return (f"[dim]{answer.model} · retrieve {t.get('retrieve_s', 0):.2f}s · first token "
+            f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
 
 
 @main.command("eval")
@@ -409,6 +434,101 @@ def _print_comparison(deltas: list, flipped: list) -> None:
     for item in flipped:
         mark = "[green]now right[/green]" if item["now"] == "right" else "[red]now wrong[/red]"
         out.print(f"{mark} {escape(item['id'])}: {escape(item['question'])}")
+
+
+@main.group("log", invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="The N newest (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON, each with its whole answer.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.pass_context
+def log(context: click.Context, limit: int, as_json: bool, index_dir: Path | None) -> None:
+    """The questions answered so far, newest first (history.sqlite3 in the index folder).
+
+    Every answer of `qa ask` and the chat UI is logged, unless the history setting is off
+    (QA_HISTORY=false); `qa eval` never logs. `qa log show ID` gives one in full.
+    """
+    from qa import pipeline
+
+    if context.invoked_subcommand:
+        return
+    settings = _settings(index_dir=index_dir)
+    with _one_line_errors(pipeline.history.HistoryError):
+        entries = pipeline.history.entries(settings, limit=limit or None)
+    if as_json:
+        out.print_json(json.dumps([asdict(e) for e in entries], ensure_ascii=False))
+        return
+    if not entries:
+        off = "" if settings.history else " (the history setting is off: QA_HISTORY)"
+        console.print(f"No questions logged in {settings.history_path}{off}.")
+        return
+    out.print(_log_table(entries, title=str(settings.history_path)))
+
+
+@log.command("show")
+@click.argument("entry_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON (answer, settings fingerprint).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+def log_show(entry_id: int, as_json: bool, index_dir: Path | None) -> None:
+    """One logged question in full: answer, citations, timings, and the settings it was answered with."""
+    from qa import pipeline
+    from qa.conversation import Turn
+
+    settings = _settings(index_dir=index_dir)
+    with _one_line_errors(pipeline.history.HistoryError):
+        entry = pipeline.history.entry(settings, entry_id)
+    if as_json:
+        out.print_json(json.dumps(asdict(entry), ensure_ascii=False))
+        return
+    conversation = f" · conversation {entry.conversation_id}" if entry.conversation_id else ""
+    out.print(f"[bold]#{entry.id}[/bold] [dim]{_when(entry.asked_at)} UTC · {entry.front_end}{conversation}[/dim]")
+    out.print(f"[bold]Q:[/bold] {escape(entry.question)}")
+    if entry.standalone != entry.question:
+        out.print(f"[dim]Searched for: {escape(entry.standalone)}[/dim]")
+    answer = Turn.from_dict(entry.turn_dict()).answer
+    out.print("\n" + escape(answer.text))
+    if answer.refused and not answer.citations:
+        out.print(_timings_line(answer))
+    _print_sources(answer, notes=out)
+    out.print(f"[dim]settings {entry.fingerprint_id}: {escape(_settings_changed(entry.fingerprint))}[/dim]")
+
+
+def _log_table(entries, title: str) -> Table:
+    """One line per logged answer: the question is cut to the width the other columns leave."""
+    headers = ("id", "time (UTC)", "question", "result", "model", "first / total s")
+    rows = []
+    for e in entries:
+        timings = e.answer.get("timings", {})
+        rows.append((str(e.id), _when(e.asked_at)[:16], e.question, "refused" if e.refused else "answered", e.model,
+                     f"{_seconds(timings.get('first_token_s'))} / {_seconds(timings.get('total_s'))}"))
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
+    others = sum(widths) - widths[2] + 3 * len(headers)  # a space either side of each column, one between
+    table = Table(box=SIMPLE_HEAD, show_edge=False, title=title, title_justify="left")
+    for header in headers:
+        table.add_column(header, no_wrap=True, overflow="ellipsis",
+                         justify="right" if header in ("id", headers[-1]) else "left",
+                         max_width=max(16, out.width - others) if header == "question" else None)
+    for row in rows:
+        table.add_row(*map(escape, row))
+    return table
+
+
+def _when(asked_at: str) -> str:
+    """"2024-05-01 10:00:03" of a UTC ISO time."""
+    return asked_at[:19].replace("T", " ")
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _settings_changed(fingerprint: dict) -> str:
+    """The settings of a logged answer that differ from the defaults, as `name = value`."""
+    from qa.config import Settings
+
+    defaults = {name: value for name, _, value in describe(Settings())}
+    changed = [f"{name} = {value}" for name, value in fingerprint.get("settings", {}).items()
+               if defaults.get(name) != value]
+    return "not the defaults: " + ", ".join(changed) if changed else "the defaults"
 
 
 @main.command()

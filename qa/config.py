@@ -212,6 +212,10 @@ class Settings:
     grounding_min_share: float = _limited(0.6, at_least=0, at_most=1)
     # Longest question accepted, in characters.
     max_question_chars: int = _limited(2000, at_least=1)
+    # Log every answered question (answer, citations, passages, settings fingerprint, timings) to
+    # history.sqlite3 in index_dir: `qa log` lists it, the UI reopens conversations from it, and
+    # thresholds can be re-tuned from real questions. `qa eval` never logs.
+    history: bool = True
 
     # Chat UI (app.py): interface and port to bind, and "user:password" to require a login.
     host: str = "127.0.0.1"
@@ -241,6 +245,10 @@ class Settings:
     @property
     def manifest_path(self) -> Path:
         return self.index_dir / "manifest.json"
+
+    @property
+    def history_path(self) -> Path:
+        return self.index_dir / "history.sqlite3"
 
 
 def _parse(label: str, raw: Any, kind: type) -> Any:

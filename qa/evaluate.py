@@ -389,10 +389,15 @@ def _sha(path: Path) -> str:
 
 
 def fingerprint(gold_path: Path, settings: Settings, manifest: Any, model: str | None) -> dict[str, Any]:
+    return {"gold": {"path": str(gold_path), "sha256": _sha(gold_path)}, **run_fingerprint(settings, manifest, model)}
+
+
+def run_fingerprint(settings: Settings, manifest: Any, model: str | None) -> dict[str, Any]:
+    """What an answer depends on besides the question: the index, model, prompts and every setting
+    (an eval report's config; the history log keeps one per logged answer)."""
     from qa.prompts import template_files
 
     return {
-        "gold": {"path": str(gold_path), "sha256": _sha(gold_path)},
         "index": {"dir": str(settings.index_dir), "articles": len(manifest.articles),
                   "chunk_stamp": manifest.chunk_stamp, "embedding": manifest.embedding,
                   "chunking": manifest.chunking},
@@ -505,7 +510,7 @@ def run(gold_path: Path, settings: Settings, *, retrieval_only: bool = False, li
     results = evaluate(
         items, settings,
         search=lambda q, top_k: pipeline.search(settings, q, top_k=top_k, period=period),
-        answer=None if llm is None else (lambda q: pipeline.ask(settings, q, period=period)),
+        answer=None if llm is None else (lambda q: pipeline.ask(settings, q, period=period, history=False)),  # not logged
         embed=None if llm is None else retriever.embedder.embed,
         context=lambda q, passages: pipeline.context(settings, q, passages),
         on_progress=on_progress,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from qa import history
 from qa.config import Settings
 from qa.corpus import LoadedCorpus, load_corpus
 from qa.embed import Embedder, get_embedder
@@ -18,8 +19,9 @@ from qa.types import Passage
 from qa.web import articles_from_urls, is_url, read_url_list
 
 
-__all__ = ["IndexProblem", "Period", "PeriodError", "period_between", "IngestResult", "ingest", "search", "stream_answer", "ask", "context", "retriever",
-           "llm", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "standalone_question"]
+__all__ = ["IndexProblem", "Period", "PeriodError", "period_between", "IngestResult", "ingest", "search",
+           "stream_answer", "ask", "context", "retriever", "llm", "index_status", "index_mismatch", "articles",
+           "scope_doc_ids", "remove", "standalone_question", "history"]
 
 
 @dataclass
@@ -112,13 +114,19 @@ def llm(settings: Settings):
 
 
 def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | None = None,
-                  period: Period | None = None, **overrides):
+                  period: Period | None = None, typed: str | None = None, conversation_id: str | None = None,
+                  front_end: str = "cli", **overrides):
     """The answer as a `qa.answer.Response` (stages, text deltas, then `.answer`); the model and
-    index load once per process. `period`: only articles published in it (`qa.timeframe`).
+    index load once per process. `period`: only articles published in it (`qa.timeframe`). The
+    final answer goes to the history log (when the `history` setting is on) as it arrives, with
+    `typed` (the question as typed, when `question` is its standalone rewrite), `conversation_id`
+    and `front_end` (cli, ui, api).
 
-    `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast).
+    `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast,
+    history).
     """
-    from qa.answer import check_question, stream_answer as _stream
+    from qa.answer import Response, check_question, stream_answer as _stream
+    from qa.evaluate import run_fingerprint
 
     check_question(question, settings)  # fail fast, before loading anything
     given = {name: value for name, value in overrides.items() if value is not None}
@@ -126,8 +134,19 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     # evidence is out before the model is ready, and neither waits for the other.
     asked = replace(settings, **given)
     model = _loader.submit(llm, asked)
-    return _stream(question, settings=asked, retriever=retriever(settings), llm=model, doc_ids=doc_ids,
-                   period=period)
+    found = retriever(settings)
+    response = _stream(question, settings=asked, retriever=found, llm=model, doc_ids=doc_ids, period=period)
+    if not asked.history:
+        return response
+
+    def logged():
+        yield from response
+        fingerprint = run_fingerprint(asked, found.index.manifest, response.answer.model)
+        history.log_answer(asked, response.answer, fingerprint, question=typed, conversation_id=conversation_id,
+                           front_end=front_end)
+        yield response.answer  # the end of the outer Response, which takes it as its answer
+
+    return Response(logged())
 
 
 _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
