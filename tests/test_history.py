@@ -250,7 +250,7 @@ def test_ui_logs_its_conversation_and_reopens_it(own_index, server, monkeypatch)
 
     monkeypatch.setattr(app, "SETTINGS", own_index)
     conversation = app.new_conversation_id()
-    *_, last = app.respond(BALLOON, [], [], 6, True, 0.0, False, conversation)
+    *_, last = app.respond(BALLOON, [], [], 6, True, 0.0, False, conversation_id=conversation)
     chat, saved, sources, _ = last
     assert app.history_choices()[0][1] == conversation and BALLOON in app.history_choices()[0][0]
     [entry] = history.conversation(own_index, conversation)
@@ -259,9 +259,9 @@ def test_ui_logs_its_conversation_and_reopens_it(own_index, server, monkeypatch)
     # A second question of the same conversation, then another conversation.
     server.reply = "It flew over sensitive military sites."
     second = "What did the balloon fly over?"
-    *_, last = app.respond(second, saved, [], 6, True, 0.0, False, conversation)
+    *_, last = app.respond(second, saved, [], 6, True, 0.0, False, conversation_id=conversation)
     chat, saved, sources, _ = last
-    *_, other = app.respond("Who is Antony Blinken?", [], [], 6, True, 0.0, False, app.new_conversation_id())
+    *_, other = app.respond("Who is Antony Blinken?", [], [], 6, True, 0.0, False, conversation_id=app.new_conversation_id())
     choices = app.history_choices()
     assert len(choices) == 2 and choices[1][1] == conversation and "(2 questions)" in choices[1][0]
 
