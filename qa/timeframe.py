@@ -108,8 +108,8 @@ _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 
 _SPAN = r"(\d{1,3}|two|three|four|five|six|seven|ten|(?:a\s+)?few)"
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
 _MONTH = "|".join(MONTHS)
-# Lower case only: "Business Today" is an outlet, "today" a day.
-_TODAY = re.compile(r"(?<![A-Z][a-z] )\b(today|yesterday)\b")
+# Not "today": it means "nowadays" as often as the day ("how important is the line of contact today?").
+_YESTERDAY = re.compile(r"\byesterday\b", re.IGNORECASE)
 _PAST_SPAN = re.compile(rf"\b(?:in\s+|over\s+|during\s+)?the\s+(?:past|last)\s+(?:{_SPAN}\s+)?(day|week|month)s?\b(?!\s+of\b)",
                         re.IGNORECASE)
 _CALENDAR = re.compile(r"\b(this|last)\s+(week|month)\b(?!\s+of\b)", re.IGNORECASE)
@@ -119,6 +119,8 @@ _NEWS_WORDS = r"\b(?:happened|reported|published|written|news|articles?|stor(?:y
 _IN_MONTH = re.compile(rf"{_NEWS_WORDS}(?:in|during|from)\s+(?:early\s+|late\s+|mid-?)?({_MONTH})(?:\s+(\d{{4}}))?\b"
                        r"(?!\s+\d)", re.IGNORECASE)
 _IN_YEAR = re.compile(rf"{_NEWS_WORDS}(?:in|during|from)\s+((?:19|20)\d\d)\b(?!\s*[-–/]\s*\d)", re.IGNORECASE)
+_ANY_MONTH_OR_YEAR = re.compile(rf"\b(?:{_MONTH})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?(?:\s+\d{{4}})?\b|\b(?:19|20)\d\d\b",
+                                re.IGNORECASE)
 _SINCE = re.compile(rf"\bsince\s+(?:(?:early|late|mid-?)\s*)?({_MONTH})(?:\s+(\d{{1,2}})(?:st|nd|rd|th)?)?(?:,?\s+(\d{{4}}))?\b"
                     r"|\bsince\s+(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
 # Asking for the newest news, not "the latest iPhone": latest/newest followed by news words, or
@@ -145,8 +147,8 @@ def read_time(question: str, newest: date | None, narrows=lambda period: True) -
 
 
 def _relative_period(question: str, newest: date) -> TimeReading | None:
-    if match := _TODAY.search(question):
-        day = newest if match.group(1) == "today" else newest - timedelta(days=1)
+    if match := _YESTERDAY.search(question):
+        day = newest - timedelta(days=1)
         return TimeReading(Period(day, day), match.group(0), relative=True)
     if match := _PAST_SPAN.search(question):
         count = match.group(1) or "1"
@@ -168,6 +170,8 @@ def _relative_period(question: str, newest: date) -> TimeReading | None:
 
 
 def _named_period(question: str, newest: date) -> TimeReading | None:
+    if len(_ANY_MONTH_OR_YEAR.findall(question)) > 1:
+        return None  # "the article in November and the report in December": a comparison across times
     if match := _SINCE.search(question):
         if match.group(4):
             since = date.fromisoformat(match.group(4))
