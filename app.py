@@ -29,6 +29,7 @@ from qa.corpus import store_upload
 from qa.evidence import Evidence
 from qa.pipeline import IndexProblem, PeriodError
 from qa.llm import LLMError
+from qa.timeline import with_days
 from qa.types import byline
 
 FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError)
@@ -175,7 +176,7 @@ def render_progress(stage: Stage, draft: str, number: int) -> str:
     if draft:
         parts.append(f'<div class="draft">{literal(draft)}</div>')
     if stage.evidence:
-        quotes = "".join(f'<a href="#{source_id(number, n)}">[{n}] “{literal(" ".join(e.text.split()))}”'
+        quotes = "".join(f'<a href="#{source_id(number, n)}">[{n}] “{literal(with_days(" ".join(e.text.split()), e.passage.published_at))}”'
                          f'{literal(_meta(e.passage))}</a>' for n, e in enumerate(stage.evidence, start=1))
         parts.append(f'<div class="sources evidence">{quotes}</div>')
     return "\n".join(parts)

@@ -265,11 +265,12 @@ def _render_live(start):
 
 def _evidence_block(evidence) -> str:
     """The sentences the model reads, numbered as it cites them, with outlet and date."""
+    from qa.timeline import with_days
     from qa.types import byline
 
     lines = ["[bold]Evidence[/bold]"]
     for n, e in enumerate(evidence, start=1):
-        quote = " ".join(e.text.split())
+        quote = with_days(" ".join(e.text.split()), e.passage.published_at)
         meta = byline(e.passage)
         lines.append(f"[bold][{n}][/bold] “{escape(quote if len(quote) <= 240 else quote[:237] + '…')}”"
                      + (f" [dim]— {escape(meta)}[/dim]" if meta else ""))

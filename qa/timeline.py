@@ -21,9 +21,47 @@ _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _WEEKDAY = re.compile(r"\b(?:on|last|this past)\s+(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
 _RELATIVE_DAY = re.compile(r"\b(yesterday|today|tonight)\b", re.IGNORECASE)
 # "on Nov. 6" / "on November 6" without a year: the year of the article (or the one before, for a
-# month after the article's).
-_MONTH_DAY = re.compile(r"\b(" + "|".join(m[:3] for m in MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!,?\s*\d{4})",
-                        re.IGNORECASE)
+# month after the article's). Capitalised: "prices may 10%" names no day.
+_MONTH_DAY = re.compile(r"\b(" + "|".join(m[:3].capitalize() for m in MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b"
+                        r"(?!,?\s*\d{4})")
+_DATE_WORDS = re.compile(r"\b(?:" + "|".join(m.capitalize() for m in MONTHS) + r")\s+\d{1,2},?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _relative(match: re.Match, published: date) -> date:
+    return published - timedelta(days=match.group(1).lower() == "yesterday")
+
+
+def _weekday(match: re.Match, published: date) -> date:
+    back = (published.weekday() - _WEEKDAYS.index(match.group(1).lower())) % 7
+    return published - timedelta(days=back or (7 if match.group(0).lower().startswith("last") else 0))
+
+
+def _month_day(match: re.Match, published: date) -> date | None:
+    month = [m[:3] for m in MONTHS].index(match.group(1).lower()) + 1
+    try:
+        return date(published.year if month <= published.month else published.year - 1, month, int(match.group(2)))
+    except ValueError:
+        return None
+
+
+def relative_days(text: str, published: date) -> list[tuple[re.Match, date]]:
+    """Each day `text` names without its year or by a relative word ("yesterday", "on Tuesday",
+    "on Nov. 3"), read against its article's day `published`, in the order of the rules above."""
+    found = []
+    for pattern, resolve in ((_RELATIVE_DAY, _relative), (_WEEKDAY, _weekday), (_MONTH_DAY, _month_day)):
+        found += [(match, day) for match in pattern.finditer(text) if (day := resolve(match, published))]
+    return found
+
+
+def with_days(text: str, published_at: str) -> str:
+    """`text` with each relative day it names followed by the day it means, for showing a quote:
+    "met on Tuesday (2023-11-21)"."""
+    published = published_day(published_at)
+    if published is None:
+        return text
+    for match, day in sorted(relative_days(text, published), key=lambda found: found[0].end(), reverse=True):
+        text = f"{text[:match.end()]} ({day.isoformat()}){text[match.end():]}"
+    return text
 
 
 @dataclass
@@ -44,26 +82,10 @@ class Event:
 def event_day(sentence: str, published: date | None) -> tuple[date | None, str]:
     """The day a sentence says its event happened, read against the article's day `published`, and
     the words that say so; the article's day (and "") when it names none."""
-    full = dates(sentence)
-    if full:
-        return full[0], _DATE_WORDS.search(sentence).group(0)
-    if published is not None:
-        if match := _RELATIVE_DAY.search(sentence):
-            return published - timedelta(days=match.group(1).lower() == "yesterday"), match.group(0)
-        if match := _WEEKDAY.search(sentence):
-            back = (published.weekday() - _WEEKDAYS.index(match.group(1).lower())) % 7
-            return published - timedelta(days=back or (7 if match.group(0).lower().startswith("last") else 0)), match.group(0)
-        if match := _MONTH_DAY.search(sentence):
-            month = [m[:3] for m in MONTHS].index(match.group(1)[:3].lower()) + 1
-            year = published.year if month <= published.month else published.year - 1
-            try:
-                return date(year, month, int(match.group(2))), match.group(0)
-            except ValueError:
-                pass
-    return published, ""
-
-
-_DATE_WORDS = re.compile(r"\b(?:" + "|".join(m.capitalize() for m in MONTHS) + r")\s+\d{1,2},?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
+    if dates(sentence):
+        return dates(sentence)[0], _DATE_WORDS.search(sentence).group(0)
+    found = relative_days(sentence, published) if published else []
+    return (found[0][1], found[0][0].group(0)) if found else (published, "")
 
 
 def build_timeline(evidence: list[Evidence]) -> list[Event]:

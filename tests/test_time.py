@@ -269,3 +269,28 @@ def test_no_gold_question_gets_a_period(gold_index):
     questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "gold.jsonl").open()]
     read = [(q, found.analyse(q).time) for q in questions]
     assert [(q, t) for q, t in read if t.period or t.recent] == []
+
+
+def test_quotes_shown_with_the_days_their_relative_words_mean():
+    from qa.timeline import with_days
+
+    text = "Officials met on Tuesday and again yesterday; a vote on Nov. 3 passed. Prices may 10 rise."
+    assert with_days(text, "2023-11-22T10:00:00Z") == (
+        "Officials met on Tuesday (2023-11-21) and again yesterday (2023-11-21); a vote on Nov. 3 (2023-11-03) "
+        "passed. Prices may 10 rise.")
+    assert with_days(text, "") == text  # an undated article's days stay as written
+
+
+def test_ui_evidence_quotes_carry_the_days(tmp_path):
+    import app
+    from qa.answer import READING, Stage
+    from qa.evidence import Evidence
+    from qa.types import Passage
+
+    sentence = "The envoy arrived on Monday <b>unannounced</b>."
+    passage = Passage(chunk_id="c", doc_id="d", title="t", text=sentence, start=0, end=len(sentence),
+                      source="Wire", published_at="2023-11-22")
+    rendered = app.render_progress(Stage(READING, [Evidence(passage, 0, len(sentence))]), "", 1)
+    import html as markup
+
+    assert "on Monday (2023-11-20)" in markup.unescape(rendered) and "<b>" not in rendered
