@@ -52,7 +52,8 @@ CSS = """
 .timeline { margin-top: .6em; border-left: 2px solid var(--color-accent); padding-left: .6em; }
 .timeline ol { list-style: none; padding: 0; margin: .2em 0; }
 .timeline li { margin: .25em 0; font-size: .9em; }
-.timeline time { font-weight: 600; font-variant-numeric: tabular-nums; margin-right: .3em; }
+.timeline time { font-weight: 600; font-variant-numeric: tabular-nums; margin-right: .3em; white-space: nowrap; }
+.timeline .event-source { white-space: nowrap; }
 .unsupported { font-size: .8em; color: var(--color-red-500, #ef4444); margin-top: .4em; }
 .source-card { display: none; }
 .source-card.shown { display: block; }
@@ -113,7 +114,7 @@ def render_answer(turn: Turn, number: int) -> str:
     if answer.unsupported:
         parts.append('<div class="unsupported">Not backed by any passage: '
                      + " · ".join(literal(s) for s in answer.unsupported) + "</div>")
-    if answer.citations:
+    if answer.citations and not answer.timeline:  # a timeline's lines are its sources, each with its chip
         links = "".join(f'<a href="#{source_id(number, c.n)}">[{c.n}] {literal(c.title)}'
                         f'{literal(_meta(c))} · relevance {c.similarity:.2f}</a>'
                         for c in answer.citations)
@@ -127,8 +128,14 @@ def render_timeline(events, number: int) -> str:
         f'<li><time>{event.day or "undated"}</time>'
         + (f' <span class="muted">({literal(event.named)})</span>' if event.named else "")
         + f" {literal(event.text)} {_chip(number, event.n)}"
-        + f'<span class="muted">{literal(_meta(event))}</span></li>' for event in events)
+        + f'<span class="muted event-source"> — {literal(_event_source(event))}</span></li>' for event in events)
     return f'<div class="timeline"><div class="muted">Timeline</div><ol>{items}</ol></div>'
+
+
+def _event_source(event) -> str:
+    """The outlet of an event's article, with the article's date when the event's own day differs."""
+    published = event.published_at[:10]
+    return " · ".join(part for part in (event.source, published if published != event.day else "") if part) or event.doc_id
 
 
 def _chip(number: int, n: int) -> str:
@@ -312,7 +319,9 @@ def date_range_info() -> str:
 def example_questions() -> list[str]:
     """A question per recent article of the loaded corpus (any corpus: no fixed list)."""
     recent = sorted(pipeline.articles(SETTINGS), key=lambda a: a["published_at"], reverse=True)[:3]
-    return [f"What does the {a['source']} article “{a['title']}” report?" if a["source"]
+    # "the The New York Times article" reads badly: an outlet's own "The" goes.
+    return [f"What does the {re.sub(r'^the ', '', a['source'], flags=re.IGNORECASE)} article “{a['title']}” report?"
+            if a["source"]
             else f"What does “{a['title']}” report?" for a in recent if a["title"]]
 
 

@@ -18,8 +18,11 @@ from qa.question import dates
 from qa.timeframe import MONTHS, published_day
 
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-_WEEKDAY = re.compile(r"\b(?:on|last|this past)\s+(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
-_RELATIVE_DAY = re.compile(r"\b(yesterday|today|tonight)\b", re.IGNORECASE)
+# News style names days bare ("said Tuesday"); not "Black Friday" or "Cyber Monday", which are no day.
+_WEEKDAY = re.compile(r"(?<!Black )(?<!Cyber )(?<!Super )(?<!Good )\b(?:(?:on|last|this past)\s+)?("
+                      + "|".join(day.capitalize() for day in _WEEKDAYS) + r")\b")
+# Lower case, or opening the sentence: "USA Today" is a newspaper.
+_RELATIVE_DAY = re.compile(r"\b(yesterday|today|tonight)\b|^(Yesterday|Today|Tonight)\b")
 # "on Nov. 6" / "on November 6" without a year: the year of the article (or the one before, for a
 # month after the article's). Capitalised: "prices may 10%" names no day.
 _MONTH_DAY = re.compile(r"\b(" + "|".join(m[:3].capitalize() for m in MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b"
@@ -28,7 +31,7 @@ _DATE_WORDS = re.compile(r"\b(?:" + "|".join(m.capitalize() for m in MONTHS) + r
 
 
 def _relative(match: re.Match, published: date) -> date:
-    return published - timedelta(days=match.group(1).lower() == "yesterday")
+    return published - timedelta(days=(match.group(1) or match.group(2)).lower() == "yesterday")
 
 
 def _weekday(match: re.Match, published: date) -> date:
@@ -88,13 +91,18 @@ def event_day(sentence: str, published: date | None) -> tuple[date | None, str]:
     return (found[0][1], found[0][0].group(0)) if found else (published, "")
 
 
+# An event is a sentence: a heading or a run of link titles has no closing punctuation.
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)]*$")
+
+
 def build_timeline(evidence: list[Evidence]) -> list[Event]:
     """Every evidence sentence as an event, earliest first (undated last), the prompt's order among
-    events of one day; a sentence repeated word for word (a wire copy) appears once."""
+    events of one day; a sentence repeated word for word (a wire copy) appears once, and a heading
+    (no closing punctuation) not at all."""
     events, seen = [], set()
     for n, e in enumerate(evidence, start=1):
         key = " ".join(e.text.lower().split())
-        if key in seen:
+        if key in seen or not _ENDS_SENTENCE.search(key):
             continue
         seen.add(key)
         day, named = event_day(e.text, published_day(e.passage.published_at))

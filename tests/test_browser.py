@@ -12,17 +12,18 @@ import shutil
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, GOLD_CORPORA, app_server
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ANSWER_TIMEOUT_MS = 240_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
-def page(app_url, tmp_path_factory):
+def browser():
+    """One chromium for the module: Playwright's sync API allows one instance per thread at a time."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("chromium is not installed and `make browser` could not install it (apt-get needs root or sudo)")
@@ -30,14 +31,39 @@ def page(app_url, tmp_path_factory):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(app_url)
-        page.wait_for_selector("#question textarea")
-        page.shots = tmp_path_factory.mktemp("screens")
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url: str, shots):
+    """A new tab (its own storage, so its own conversation) on the app at `url`, recording dialogs."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("#question textarea")
+    page.shots = shots
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(app_url, browser, tmp_path_factory):
+    page = open_page(browser, app_url, tmp_path_factory.mktemp("screens"))
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="session")
+def gold_app_url(tmp_path_factory, embedder):
+    """app.py serving the gold set's articles: the default corpus plus the dated ones in eval/articles/."""
+    from qa import pipeline
+    from qa.config import Settings
+
+    folder = tmp_path_factory.mktemp("gold-app")
+    settings = Settings(index_dir=folder / "index")
+    pipeline.ingest(settings, GOLD_CORPORA)
+    with app_server({"QA_INDEX_DIR": str(settings.index_dir)}, folder) as url:
+        yield url
 
 
 def ask(page, question: str, number: int):
@@ -129,3 +155,58 @@ def test_upload_ingest_and_remove(page, tmp_path):
     assert stored not in page.locator("#articles").inner_text()
     assert page.locator("#index-status").inner_text() == before
     assert page.dialogs == []
+
+
+TIMELINE_ANSWER_MS = 180_000
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Answer `number` is complete: its message is rendered in full (no stage line, not "Searching…").
+_ANSWER_DONE = """(number) => {
+  const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+  if (bots.length < number) return false;
+  const last = bots[number - 1];
+  return !last.querySelector('.stage') && !last.innerText.includes('Searching…');
+}"""
+
+
+def test_timeline_and_date_range(browser, gold_app_url, tmp_path):
+    page = open_page(browser, gold_app_url, tmp_path)
+    # A "how did … unfold" question: its events in date order, each chip opening its source.
+    page.fill("#question textarea", "How did Shohei Ohtani's free agency unfold?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(_ANSWER_DONE, arg=1, timeout=TIMELINE_ANSWER_MS, polling=500)
+    items = page.locator("#chat .timeline ol > li")
+    assert items.count() >= 2, page.locator("#chat").inner_text()
+    days = items.locator("time").all_inner_texts()
+    dated = [day for day in days if day != "undated"]
+    assert dated and all(_DAY.fullmatch(day) for day in dated), days
+    assert dated == sorted(dated) and days[:len(dated)] == dated, days  # ascending, undated last
+    first = items.first
+    chip = first.locator("a.cite")
+    chip.click()
+    card = page.locator(".source-card.shown")
+    assert card.count() == 1 and card.is_visible()
+    assert card.get_attribute("id") == chip.get_attribute("href")[1:]
+    assert card.get_attribute("id").startswith("src-1-")
+    # The card is the event's: its highlighted span is the event's sentence, from an article of the
+    # same outlet and date.
+    assert _words(card.locator("mark").inner_text()) in _words(first.inner_text())
+    byline = first.locator(".muted").last.inner_text().strip().removeprefix("—").strip()
+    assert card.locator(".meta").inner_text().startswith(byline), (byline, card.locator(".meta").inner_text())
+    page.screenshot(path=str(tmp_path / "timeline.png"))
+
+    # With "Published from" set, every source of the next answer was published on or after that day.
+    page.locator("#since textarea, #since input").first.fill("2023-12-01")
+    page.fill("#question textarea", "What did the Dodgers agree with Ohtani?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(_ANSWER_DONE, arg=2, timeout=TIMELINE_ANSWER_MS, polling=500)
+    answer = page.locator('#chat [data-testid="bot"]').nth(1)
+    cards = page.locator('#sources .source-card[id^="src-2-"] .meta').all_inner_texts()
+    links = answer.locator('.sources a, .timeline li').all_inner_texts()
+    assert cards and links, answer.inner_text()
+    # "Outlet · 2023-12-09" opens a card's meta and ends a source link or timeline line (whose own
+    # first date is the event's day, which may come before the article's).
+    published = [_DAY.findall(meta)[:1] for meta in cards] + [_DAY.findall(link)[-1:] for link in links]
+    assert all(day and day[0] >= "2023-12-01" for day in published), (cards, links)
+    page.screenshot(path=str(tmp_path / "since.png"))
+    assert page.dialogs == []
+    page.close()

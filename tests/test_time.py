@@ -218,6 +218,11 @@ def test_timeline_questions(question, fires):
     ("The vote on Nov. 3 went his way.", "2023-11-03", "Nov. 3"),
     ("A ruling on December 12 is expected.", "2022-12-12", "December 12"),  # a month after the article's: last year
     ("The talks are going well, officials said.", "2023-11-22", ""),
+    ("Ohtani announced Saturday that he had agreed.", "2023-11-18", "Saturday"),  # news style: a bare weekday
+    # Not days: a newspaper's name, shopping days.
+    ("USA Today's Nightengale reported the talks.", "2023-11-22", ""),
+    ("Black Friday sales rose 5%.", "2023-11-22", ""),
+    ("Cyber Monday deals are live.", "2023-11-22", ""),
 ])
 def test_event_days_read_against_the_article(sentence, day, named):
     from qa.timeline import event_day
@@ -242,6 +247,7 @@ def test_timeline_orders_events_and_drops_wire_copies():
         evidence("c", "", "Nobody knows when this happened."),
         evidence("d", "2023-11-20", "Rumours began."),  # a wire copy
         evidence("e", "2023-12-01", "Fans cheered."),
+        evidence("f", "2023-12-01", "Shohei Ohtani free agent rumors and updates"),  # a heading: no event
     ])
     assert [(e.n, e.day) for e in events] == [(2, "2023-11-20"), (1, "2023-11-25"), (5, "2023-12-01"), (3, "")]
     assert events[1].named == "on Saturday" and events[1].text == "The team signed him on Saturday."
