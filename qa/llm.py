@@ -52,9 +52,6 @@ class LLM(Protocol):
     def reply_logprob(self, messages: list[Message], text: str) -> float | None:
         """Log-probability that the reply opens with `text`; None where the backend cannot tell."""
 
-    def prefill(self, messages: list[Message]) -> None:
-        """Read the fixed start of every prompt ahead of a question, where the backend keeps state."""
-
 
 def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature: float) -> str:
     return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
@@ -100,16 +97,6 @@ class LocalLLM:
                         yield delta
             except ValueError as error:  # e.g. prompt longer than the context window
                 raise LLMError(f"local model: {error}") from None
-
-    def prefill(self, messages: list[Message]) -> None:
-        """Read `messages` into the model's state, so a prompt that starts with them reuses it: the
-        pipeline does this with the system prompt while a cold start's first question is searched."""
-        with self._lock:
-            tokens = self._prompt_tokens(messages)
-            cached = self._count_read(tokens)
-            self._llama.n_tokens = cached
-            if cached < len(tokens):
-                self._llama.eval(tokens[cached:])
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
         """The model's logit for each word's first token at the start of its reply (one prompt read)."""
@@ -206,9 +193,6 @@ class OpenAILLM:
         """Short, one line, and never the API key (servers echo it in error bodies)."""
         text = _short(text)
         return text.replace(self._api_key, "***") if len(self._api_key) >= 8 else text
-
-    def prefill(self, messages: list[Message]) -> None:
-        pass  # a server keeps no state between requests that a client could fill
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> None:
         return None  # chat APIs do not expose the next-token distribution for a prompt

@@ -133,7 +133,7 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     # The model loads while the index opens and the evidence is chosen: on a cold start the
     # evidence is out before the model is ready, and neither waits for the other.
     asked = replace(settings, **given)
-    model = _loader.submit(_ready_llm, asked)
+    model = _loader.submit(llm, asked)
     found = retriever(settings)
     response = _stream(question, settings=asked, retriever=found, llm=model, doc_ids=doc_ids, period=period)
     if not asked.history:
@@ -150,16 +150,6 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
 
 
 _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
-
-
-def _ready_llm(settings: Settings):
-    """The model, with the fixed start of every prompt already read: a cold start's first question
-    then reads only its evidence and itself (the system prompt is read while the index opens)."""
-    from qa.answer import system_message
-
-    model = llm(settings)
-    model.prefill([system_message()])
-    return model
 
 
 def ask(settings: Settings, question: str, **kwargs):
