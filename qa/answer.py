@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import date
 from typing import Iterator
 
 import numpy as np
@@ -27,9 +28,9 @@ from qa.llm import LLM
 from qa.prompts import render
 from qa.question import YES_NO, Question
 from qa.retrieve import Retriever
+from qa.sentences import sentence_spans
 from qa.timeframe import Period
 from qa.timeline import Event, build_timeline
-from qa.sentences import sentence_spans
 from qa.types import Passage, byline
 
 REFUSAL_LEAD = "The articles do not say."
@@ -153,19 +154,14 @@ def retrieve(question: str, *, settings: Settings, retriever: Retriever, doc_ids
                             recent=recent)
 
 
-def time_scope(analysis: Question, period: Period | None, newest) -> tuple[Period | None, list[str]]:
+def time_scope(analysis: Question, period: Period | None, newest: date | None) -> tuple[Period | None, list[str]]:
     """The publication period to search (the one given, else the one the question names) and the
     note that says how the question's words were read."""
     if period is not None or analysis.time.period is None:
         return period, []
     reading = analysis.time
-    note = f"Read “{reading.phrase}” as articles published {_period_words(reading.period)}"
+    note = f"Read “{reading.phrase}” as articles published {reading.period}"
     return reading.period, [note + (f" (the newest article is from {newest})." if reading.relative else ".")]
-
-
-def _period_words(period: Period) -> str:
-    text = str(period)
-    return text if text.startswith(("since", "until")) else ("on " if "–" not in text else "") + text
 
 
 def evidence_for(question: str, analysis: Question, passages: list[Passage], *, settings: Settings,
@@ -249,7 +245,7 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
         return
     period, notes = time_scope(analysis, period, retriever.newest)
     if period is not None and not retriever.within_period(doc_ids, period):
-        yield Answer(question, f"{REFUSAL_LEAD} No indexed article was published {_period_words(period)}.",
+        yield Answer(question, f"{REFUSAL_LEAD} No indexed article was published {period}.",
                      refused=True, notes=notes, timings={"total_s": round(time.perf_counter() - started, 3)},
                      model=model().name)
         return

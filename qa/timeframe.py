@@ -45,8 +45,9 @@ class Period:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def __str__(self) -> str:
+        """As it follows "published": "on 2023-11-06", "2023-11-27 – 2023-12-03", "since 2023-11-01"."""
         if self.since and self.until:
-            return str(self.since) if self.since == self.until else f"{self.since} – {self.until}"
+            return f"on {self.since}" if self.since == self.until else f"{self.since} – {self.until}"
         return f"since {self.since}" if self.since else f"until {self.until}"
 
 
