@@ -31,6 +31,7 @@ from qa.pipeline import IndexProblem, PeriodError
 from qa.llm import LLMError
 from qa.timeline import with_days
 from qa.types import byline
+from qa.web import is_url
 
 FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
@@ -373,11 +374,14 @@ def corpus_views(log: str) -> tuple:
             gr.update(choices=doc_choices, value=[]), log)
 
 
-def ingest_uploads(files: list[str] | None, progress=gr.Progress()) -> tuple:
-    if not files:
-        return corpus_views("Choose one or more files first.")
-    stored, notes = [], []
-    for file in files:
+def ingest_uploads(files: list[str] | None, urls: str = "", progress=gr.Progress()) -> tuple:
+    """Ingest uploaded files and the web pages and feeds listed in `urls` (one a line)."""
+    lines = [line.strip() for line in (urls or "").splitlines() if line.strip()]
+    if not files and not lines:
+        return corpus_views("Choose one or more files, or paste the URLs of pages or feeds, first.")
+    stored: list[Path | str] = [line for line in lines if is_url(line)]
+    notes = [f"⚠️ {line}: not a URL (http://… or https://…)" for line in lines if not is_url(line)]
+    for file in files or []:
         path, problem = store_upload(Path(file), Path(file).name, SETTINGS.upload_dir,
                                      max_bytes=SETTINGS.max_upload_mb * 1_000_000)
         if problem:
@@ -472,6 +476,10 @@ def build() -> gr.Blocks:
             uploads = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".jsonl"],
                               label=f"Add articles (.txt, .md, .html, .jsonl; up to {SETTINGS.max_upload_mb} MB each)",
                               elem_id="uploads")
+            urls = gr.Textbox(label="Or web pages and RSS/Atom feeds, one URL a line", lines=2,
+                              placeholder="https://news.example/feed.xml", elem_id="urls",
+                              info="Fetched politely (robots.txt, time and size limits); a feed's new or "
+                                   "changed items go in.")
             ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest")
             log = gr.Markdown(elem_id="corpus-log")
             table = gr.Dataframe(article_rows(), headers=["doc_id", "title", "outlet", "date", "chunks"],
@@ -495,7 +503,7 @@ def build() -> gr.Blocks:
         export_button.click(export, saved, export_file, api_visibility="private").then(
             lambda path: gr.update(visible=path is not None), export_file, export_file, api_visibility="private")
         corpus_outputs = [status, table, scope, to_remove, log]
-        ingest_button.click(ingest_uploads, uploads, corpus_outputs, api_visibility="private",
+        ingest_button.click(ingest_uploads, [uploads, urls], corpus_outputs, api_visibility="private",
                             concurrency_id="pipeline")
         remove_button.click(remove_articles, to_remove, corpus_outputs, api_visibility="private",
                             concurrency_id="pipeline")

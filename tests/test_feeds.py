@@ -220,3 +220,17 @@ def test_a_page_that_is_not_html_or_a_feed_is_refused(site, tmp_path):
     assert articles == []
     assert [str(problem) for problem in problems] == [
         f"{site.base}/photo.png: neither a web page nor an RSS/Atom feed (image/png)"]
+
+
+def test_the_ui_ingests_pasted_urls(site, tmp_path, embedder, monkeypatch):
+    """The Corpus tab's URL box goes through the same ingest: a page goes in, a line that is no URL is
+    one note, and the scope list offers the new article."""
+    import app
+    from qa.config import Settings
+
+    monkeypatch.setattr(app, "SETTINGS", Settings(index_dir=tmp_path / "index", upload_dir=tmp_path / "uploads"))
+    page = f"{site.base}/news/{TOWNS[0].lower()}-footbridge.html"
+    status, rows, scope, _, log = app.ingest_uploads(None, f"{page}\nnot a url\n", progress=lambda *a, **k: None)
+    assert "Added 1" in log and "not a url: not a URL" in log, log
+    assert [row[2] for row in rows] == ["Shire Post"]
+    assert any(value.startswith("doc:http") for _, value in scope["choices"]), scope
