@@ -174,15 +174,15 @@ def _named_period(question: str, newest: date) -> TimeReading | None:
     if len(_ANY_MONTH_OR_YEAR.findall(question)) > 1:
         return None  # "the article in November and the report in December": a comparison across times
     if match := _SINCE.search(question):
-        if match.group(4):
-            since = date.fromisoformat(match.group(4))
-        else:
-            month = MONTHS.index(match.group(1).lower()) + 1
-            year = int(match.group(3)) if match.group(3) else _year_of(month, newest)
-            try:
+        try:  # "since 2023-02-30" names no day
+            if match.group(4):
+                since = date.fromisoformat(match.group(4))
+            else:
+                month = MONTHS.index(match.group(1).lower()) + 1
+                year = int(match.group(3)) if match.group(3) else _year_of(month, newest)
                 since = date(year, month, int(match.group(2)) if match.group(2) else 1)
-            except ValueError:
-                return None
+        except ValueError:
+            return None
         return TimeReading(Period(since, None), match.group(0)) if since <= newest else None
     if match := _IN_MONTH.search(question):
         month = MONTHS.index(match.group(1).lower()) + 1

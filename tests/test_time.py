@@ -83,6 +83,8 @@ def test_time_phrases_become_periods(question, since, until):
     "Did the Fortune article contradict the TechCrunch article from November 18, 2023?",
     "What did The Verge and CNET say in their latest articles on the iMac?",
     "How did the 2023-24 season start?",
+    "What has changed since 2023-02-30?",  # no such day
+    "What has changed since February 30?",
 ])
 def test_phrases_that_name_no_period(question):
     found = reading(question)
