@@ -13,8 +13,9 @@ import ipaddress
 import re
 import sys
 import tempfile
+import threading
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,7 +23,7 @@ import qa  # noqa: F401  (goes offline before gradio loads)
 import gradio as gr
 
 from qa import pipeline
-from qa.answer import READING, SEARCHING, WRITING, QuestionError, Stage
+from qa.answer import READING, SEARCHING, WAITING, WRITING, QuestionError, Response, Stage
 from qa.config import ConfigError, Settings, load_settings
 from qa.conversation import Turn, to_markdown
 from qa.corpus import store_upload
@@ -178,7 +179,9 @@ def render_progress(stage: Stage, draft: str, number: int) -> str:
     """An answer being written: the stage, the draft so far, and the evidence the model reads, each
     sentence opening its card in the source panel (the reader can read them while the model writes)."""
     n_articles = f"{stage.articles} article{'s' * (stage.articles != 1)}"
+    ahead = f"{stage.ahead} question{'s' * (stage.ahead != 1)}"
     status = {SEARCHING: "Searching the articles…", READING: f"Reading {n_articles}…",
+              WAITING: f"Waiting: {ahead} ahead. The evidence is below meanwhile.",
               WRITING: f"Writing, from {n_articles}…"}[stage.name]
     parts = [f'<div class="stage muted">{status}</div>']
     if draft:
@@ -224,9 +227,72 @@ def load_turns(data: list | None) -> list[Turn]:
 
 # --- chat ----------------------------------------------------------------------
 
+@dataclass(eq=False)
+class _Question:
+    """A question in flight for one client; `stop()` ends it wherever it is."""
+
+    response: Response | None = None
+    stopped: bool = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.response is not None:
+            self.response.stop()
+
+
+class InFlight:
+    """The questions each client (a browser page or an API client: one session) has in flight, so
+    that a client's stop or departure frees the model at once, and no client holds more than
+    `max_questions_per_client` of them (the others' questions queue behind only so many)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_client: dict[str, list[_Question]] = {}
+
+    def start(self, client: str) -> _Question:
+        with self._lock:
+            mine = self._by_client.setdefault(client, [])
+            if len(mine) >= SETTINGS.max_questions_per_client:
+                raise TooManyQuestions(
+                    f"You already have {len(mine)} question{'s' * (len(mine) != 1)} being answered; ask again "
+                    f"when {'one' if len(mine) != 1 else 'it'} is done (QA_MAX_QUESTIONS_PER_CLIENT).")
+            mine.append(question := _Question())
+            return question
+
+    def finish(self, client: str, question: _Question) -> None:
+        with self._lock:
+            mine = self._by_client.get(client, [])
+            if question in mine:
+                mine.remove(question)
+            if not mine:
+                self._by_client.pop(client, None)
+
+    def stop(self, client: str) -> None:
+        """End every question `client` has in flight (its stop button, or its page closed)."""
+        with self._lock:
+            mine = list(self._by_client.get(client, []))
+        for question in mine:
+            question.stop()
+
+
+class TooManyQuestions(RuntimeError):
+    """A client asked more questions at once than `max_questions_per_client`."""
+
+
+IN_FLIGHT = InFlight()
+
+
+def client_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "local"
+
+
+def stop_questions(request: gr.Request) -> None:
+    IN_FLIGHT.stop(client_of(request))
+
+
 def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: bool,
             temperature: float, fast: bool = False, since: str = "", until: str = "",
-            conversation_id: str = "") -> Iterator[tuple]:
+            conversation_id: str = "", request: gr.Request = None) -> Iterator[tuple]:
     """Stream one answer: (chat, saved conversation, sources panel, input box). The answer is logged
     under `conversation_id` (history), so the conversation can be reopened."""
     turns = load_turns(saved)
@@ -236,7 +302,24 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
         return
     chat = chat_messages(turns) + [{"role": "user", "content": literal(question)},
                                    {"role": "assistant", "content": '<span class="muted">Searching…</span>'}]
-    yield chat, gr.skip(), gr.skip(), ""
+    client = client_of(request)
+    try:
+        asked = IN_FLIGHT.start(client)
+    except TooManyQuestions as error:
+        chat[-1] = {"role": "assistant", "content": f'<div class="unsupported">⚠️ {literal(error)}</div>'}
+        yield chat, gr.skip(), gr.skip(), message
+        return
+    try:
+        yield chat, gr.skip(), gr.skip(), ""
+        yield from _answer(asked, question, turns, chat, scope, top_k, hybrid, temperature, fast, since, until,
+                           conversation_id)
+    finally:
+        asked.stop()  # closed mid-answer (stop, page gone): the model is free for the next question now
+        IN_FLIGHT.finish(client, asked)
+
+
+def _answer(asked: _Question, question: str, turns: list[Turn], chat: list[dict], scope, top_k, hybrid,
+            temperature, fast, since, until, conversation_id) -> Iterator[tuple]:
     try:
         standalone = pipeline.standalone_question(SETTINGS, question, turns)
         header = f'<div class="rewritten">Searched for: {literal(standalone)}</div>' if standalone != question else ""
@@ -246,6 +329,9 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
                                           conversation_id=conversation_id or None, front_end="ui",
                                           top_k=int(top_k), hybrid=bool(hybrid), temperature=float(temperature),
                                           fast=bool(fast))
+        asked.response = response
+        if asked.stopped:
+            return
         number, stage, draft = len(turns) + 1, Stage(SEARCHING), ""
         for item in response:
             cards = gr.skip()
@@ -257,6 +343,8 @@ def respond(message: str, saved: list, scope: list[str], top_k: int, hybrid: boo
                 draft += item
             chat[-1] = {"role": "assistant", "content": header + render_progress(stage, draft, number)}
             yield chat, gr.skip(), cards, ""
+        if response.answer is None:  # stopped
+            return
         turns.append(Turn(question, standalone, response.answer))
     except FAILURES as error:
         chat[-1] = {"role": "assistant", "content": f'<div class="unsupported">⚠️ {literal(error)}</div>'}
@@ -336,12 +424,24 @@ def export(saved: list) -> str | None:
     return str(path)
 
 
-def ask_api(question: str, doc_ids: list[str] | None = None) -> dict:
+def ask_api(question: str, doc_ids: list[str] | None = None, request: gr.Request = None) -> dict:
     """One question, answered in full: the `Answer` as JSON (answer, refused, citations, …)."""
+    client = client_of(request)
     try:
-        return pipeline.ask(SETTINGS, question, doc_ids=doc_ids or None, front_end="api").to_dict()
+        asked = IN_FLIGHT.start(client)
+    except TooManyQuestions as error:
+        raise gr.Error(str(error)) from None
+    try:
+        asked.response = pipeline.stream_answer(SETTINGS, question, doc_ids=doc_ids or None, front_end="api")
+        answer = asked.response.final()
+        if answer is None:
+            raise gr.Error("the question was stopped")
+        return answer.to_dict()
     except FAILURES as error:
         raise gr.Error(str(error)) from None
+    finally:
+        asked.stop()
+        IN_FLIGHT.finish(client, asked)
 
 
 def search_api(query: str, top_k: int = 6, doc_ids: list[str] | None = None) -> list[dict]:
@@ -374,8 +474,19 @@ def corpus_views(log: str) -> tuple:
             gr.update(choices=doc_choices, value=[]), log)
 
 
+READ_ONLY_REFUSAL = ("⚠️ This newsqa is read-only: articles cannot be added or removed here "
+                     "(QA_READ_ONLY; on by default when the UI is served beyond this machine).")
+
+
+def read_only(settings: Settings) -> bool:
+    """Whether the UI may not change the corpus: the setting, or by default when it listens beyond loopback."""
+    return settings.read_only == "true" or (settings.read_only == "auto" and not _is_loopback(settings.host))
+
+
 def ingest_uploads(files: list[str] | None, urls: str = "", progress=gr.Progress()) -> tuple:
     """Ingest uploaded files and the web pages and feeds listed in `urls` (one a line)."""
+    if read_only(SETTINGS):
+        return corpus_views(READ_ONLY_REFUSAL)
     lines = [line.strip() for line in (urls or "").splitlines() if line.strip()]
     if not files and not lines:
         return corpus_views("Choose one or more files, or paste the URLs of pages or feeds, first.")
@@ -411,6 +522,8 @@ def ingest_uploads(files: list[str] | None, urls: str = "", progress=gr.Progress
 
 
 def remove_articles(doc_ids: list[str]) -> tuple:
+    if read_only(SETTINGS):
+        return corpus_views(READ_ONLY_REFUSAL)
     if not doc_ids:
         return corpus_views("Choose articles to remove first.")
     try:
@@ -471,29 +584,37 @@ def build() -> gr.Blocks:
                                         info="The fast one reads the evidence about twice as fast and is right less "
                                              "often (README: Models). QA_FAST",
                                         visible=SETTINGS.llm == "local" and not SETTINGS.llm_model_path)
+        editable = not read_only(SETTINGS)
         with gr.Tab("Corpus"):
             status = gr.Markdown(status_markdown(), elem_id="index-status")
-            uploads = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".jsonl"],
+            if not editable:
+                gr.Markdown("Read-only: this newsqa is shared, so articles are added and removed on the server "
+                            "(`qa ingest`, `qa ingest --prune`).", elem_id="read-only")
+            uploads = gr.File(visible=editable, file_count="multiple", file_types=[".txt", ".md", ".html", ".jsonl"],
                               label=f"Add articles (.txt, .md, .html, .jsonl; up to {SETTINGS.max_upload_mb} MB each)",
                               elem_id="uploads")
-            urls = gr.Textbox(label="Or web pages and RSS/Atom feeds, one URL a line", lines=2,
+            urls = gr.Textbox(label="Or web pages and RSS/Atom feeds, one URL a line", lines=2, visible=editable,
                               placeholder="https://news.example/feed.xml", elem_id="urls",
                               info="Fetched politely (robots.txt, time and size limits); a feed's new or "
                                    "changed items go in.")
-            ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest")
+            ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest", visible=editable)
             log = gr.Markdown(elem_id="corpus-log")
             table = gr.Dataframe(article_rows(), headers=["doc_id", "title", "outlet", "date", "chunks"],
                                  interactive=False, label="Indexed articles", wrap=True, elem_id="articles")
-            with gr.Row():
+            with gr.Row(visible=editable):
                 to_remove = gr.Dropdown([], multiselect=True, label="Remove articles", scale=4, elem_id="to-remove")
                 remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
 
-        # One model and one index serve every session, so everything touching them takes turns.
+        # Questions run side by side up to the model, which serves them one at a time in the order
+        # they reach it (`qa.llm.Turn`): each reader sees the evidence at once and its place in line.
+        # Corpus changes take turns among themselves.
         chat_inputs = [question, saved, scope, top_k, hybrid, temperature, fast, since, until, conversation_id]
         chat_outputs = [chat, saved, sources, question]
         asking = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
-                                 concurrency_id="pipeline")
-        question.stop(None, None, None, cancels=[asking])
+                                 concurrency_limit=None)
+        # Stop ends the page's questions at once (the model stops within a token), then cancels the event.
+        question.stop(stop_questions, None, None, cancels=[asking], api_visibility="private")
+        demo.unload(stop_questions)  # a page closed mid-answer frees the model too
         clear.click(lambda: ([], [], render_sources([]), gr.update(visible=False), new_conversation_id()), None,
                     [chat, saved, sources, export_file, conversation_id], api_visibility="private")
         refresh_history = (lambda: gr.update(choices=history_choices()), None, past)
@@ -504,16 +625,16 @@ def build() -> gr.Blocks:
             lambda path: gr.update(visible=path is not None), export_file, export_file, api_visibility="private")
         corpus_outputs = [status, table, scope, to_remove, log]
         ingest_button.click(ingest_uploads, [uploads, urls], corpus_outputs, api_visibility="private",
-                            concurrency_id="pipeline")
+                            concurrency_id="corpus")
         remove_button.click(remove_articles, to_remove, corpus_outputs, api_visibility="private",
-                            concurrency_id="pipeline")
+                            concurrency_id="corpus")
         demo.load(lambda data: (chat_messages(load_turns(data)), render_sources(load_turns(data))), saved,
                   [chat, sources], api_visibility="private")
         demo.load(lambda known: known or new_conversation_id(), conversation_id, conversation_id,
                   api_visibility="private")
         demo.load(lambda: corpus_views("")[:4], None, corpus_outputs[:4], api_visibility="private")
-        gr.api(ask_api, api_name="ask", concurrency_id="pipeline")
-        gr.api(search_api, api_name="search", concurrency_id="pipeline")
+        gr.api(ask_api, api_name="ask", concurrency_limit=None)
+        gr.api(search_api, api_name="search", concurrency_limit=None)
     return demo
 
 
@@ -525,6 +646,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chroma-url", metavar="URL", help="Chroma server holding the index (QA_CHROMA_URL)")
     parser.add_argument("--fast", action="store_true", default=None,
                         help="answer with the bundled 0.5B by default (QA_FAST)")
+    parser.add_argument("--read-only", action="store_const", const="true", dest="read_only",
+                        help="no adding or removing articles from the UI (QA_READ_ONLY; on by default "
+                             "beyond loopback, QA_READ_ONLY=false to allow it there)")
     return parser.parse_args(argv)
 
 
@@ -567,7 +691,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         SETTINGS = load_settings(host=args.host, port=args.port, auth=args.auth, chroma_url=args.chroma_url,
-                                 fast=args.fast)
+                                 fast=args.fast, read_only=args.read_only)
         options = launch_options(SETTINGS)
     except ConfigError as error:
         sys.exit(f"error: {error}")

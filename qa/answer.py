@@ -24,7 +24,7 @@ import numpy as np
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.evidence import Evidence, in_date_order, select, whole_passages
-from qa.llm import LLM
+from qa.llm import LLM, turn
 from qa.prompts import render
 from qa.question import YES_NO, Question
 from qa.retrieve import Retriever
@@ -180,16 +180,18 @@ def evidence_for(question: str, analysis: Question, passages: list[Passage], *, 
 
 
 # The stages of answering a question, in order, for a status line (`Stage`).
-SEARCHING, READING, WRITING = "searching", "reading", "writing"
+SEARCHING, READING, WAITING, WRITING = "searching", "reading", "waiting", "writing"
 
 
 @dataclass
 class Stage:
     """Where answering is: SEARCHING the index, READING (the model reads `evidence`, the sentences it
-    was given, numbered as it will cite them: [n] is evidence[n - 1]), or WRITING (text follows)."""
+    was given, numbered as it will cite them: [n] is evidence[n - 1]), WAITING for the model, which
+    serves `ahead` other questions first, or WRITING (text follows)."""
 
     name: str
     evidence: list[Evidence] = field(default_factory=list)
+    ahead: int = 0
 
     @property
     def articles(self) -> int:
@@ -199,26 +201,66 @@ class Stage:
 class Response:
     """A question being answered. Iterating gives `Stage`s and the model's text deltas (`str`) as they
     come; afterwards `answer` is the final, cited `Answer` (shown in place of the streamed draft),
-    and `evidence` what the model read. `final()` runs it to the end."""
+    and `evidence` what the model read. `final()` runs it to the end; `stop()`, from any thread,
+    ends it wherever it is and frees the model for the next question."""
 
-    def __init__(self, events: Iterator[Stage | str | Answer]) -> None:
+    def __init__(self, events: Iterator[Stage | str | Answer | _ModelTurn]) -> None:
         self._events = events
+        self._turn = None
+        self._stopped = False
+        self._when_answered: list[Callable[[Answer], None]] = []
         self.evidence: list[Evidence] = []
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[Stage | str]:
-        for item in self._events:
-            if isinstance(item, Answer):
-                self.answer = item
-                return
-            if isinstance(item, Stage) and item.evidence:
-                self.evidence = item.evidence
-            yield item
+        try:
+            for item in self._events:
+                if isinstance(item, _ModelTurn):
+                    self._turn = item.turn
+                    if self._stopped:
+                        self._turn.end()
+                    continue
+                if self._stopped:
+                    return
+                if isinstance(item, Answer):
+                    self.answer = item
+                    for call in self._when_answered:
+                        call(item)
+                    return
+                if isinstance(item, Stage) and item.evidence:
+                    self.evidence = item.evidence
+                yield item
+        finally:
+            self.close()
+
+    def when_answered(self, call: Callable[[Answer], None]) -> None:
+        """Call `call(answer)` once the final answer is there (never for a stopped one)."""
+        self._when_answered.append(call)
+
+    def stop(self) -> None:
+        """Stop answering, from any thread: the model stops within a token and serves the next question."""
+        self._stopped = True
+        if self._turn is not None:
+            self._turn.end()
+
+    def close(self) -> None:
+        self.stop()
+        try:
+            self._events.close()
+        except ValueError:  # running in another thread: its ended turn stops it at the model's next step
+            pass
 
     def final(self) -> Answer:
         for _ in self:
             pass
         return self.answer
+
+
+@dataclass
+class _ModelTurn:
+    """The question's turn on the model (a `Response` keeps it, to end it when stopped)."""
+
+    turn: object
 
 
 def stream_answer(question: str, *, settings: Settings, retriever: Retriever, llm: LLM | Future,
@@ -260,28 +302,34 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
     yield Stage(READING, evidence)
-    llm = model()
-    timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
+    loaded = model()
     # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
     # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
     messages = build_messages(question, evidence, in_time_order=settings.date_order and analysis.temporal,
                               yes_no=settings.yes_no_verdict and analysis.shape == YES_NO)
-    read_before = getattr(llm, "tokens_read", None)
-    prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
     draft = ""
-    held = ""  # text that could still turn into the refusal mark is not shown yet
-    for delta in llm.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
-                            prefix=prefix):
-        if not draft:
-            timings["first_token_s"] = round(time.perf_counter() - started, 3)
-            yield Stage(WRITING, evidence)
-        draft += delta
-        held += delta
-        if _could_be_refusal(draft):
-            continue
-        if held:
-            yield held
-            held = ""
+    # The turn ends when this block is left: at the end of the reply, or wherever the reader stops
+    # (closing this generator, from any thread, ends it and frees the model within a token).
+    with turn(loaded) as llm:
+        yield _ModelTurn(llm)
+        for ahead in llm.waiting():
+            yield Stage(WAITING, evidence, ahead=ahead)
+        timings["model_wait_s"] = round(time.perf_counter() - started - timings["retrieve_s"] - timings["evidence_s"], 3)
+        read_before = getattr(llm, "tokens_read", None)
+        prefix, kind, margins = opening(messages, analysis, evidence, llm, settings)
+        held = ""  # text that could still turn into the refusal mark is not shown yet
+        for delta in llm.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
+                                prefix=prefix):
+            if not draft:
+                timings["first_token_s"] = round(time.perf_counter() - started, 3)
+                yield Stage(WRITING, evidence)
+            draft += delta
+            held += delta
+            if _could_be_refusal(draft):
+                continue
+            if held:
+                yield held
+                held = ""
     if kind in (VERDICT, OPTION) and is_refusal(draft[len(prefix):]):
         answer = verdict_only(question, prefix, evidence, retriever.embedder, settings=settings,
                               holding=prefix if kind == OPTION else "")

@@ -198,6 +198,9 @@ class Settings:
     # llama.cpp context window (tokens) and threads (0 = all cores).
     llm_context: int = _limited(4096, at_least=256)
     llm_threads: int = _limited(0, at_least=0)
+    # The local model answers one question at a time, in the order they come; a question it is serving
+    # that asks nothing of it for this many seconds loses its turn (its reader has gone without a word).
+    model_idle_timeout: float = _limited(10.0, above=0)
     # A yes/no answer is "Yes" when the model's logit for Yes exceeds that for No by more than
     # this (local backend; see README: "Multi-hop questions").
     yes_no_bias: float = 0.0
@@ -221,6 +224,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = _limited(7860, at_least=1, at_most=65535)
     auth: str = ""
+    # "true": the UI cannot add or remove articles (the controls are hidden, and refused if called);
+    # "auto": read-only when the UI listens beyond loopback (a shared UI); "false": never.
+    read_only: str = _limited("auto", one_of=("auto", "true", "false"))
+    # Questions one client (a browser page or API client) may have in flight at once: the local model
+    # answers one at a time, so one client's burst would make everyone else wait.
+    max_questions_per_client: int = _limited(2, at_least=1)
     # Where files uploaded in the UI are stored before they are ingested, and the largest accepted.
     upload_dir: Path = Path(".qa/uploads")
     max_upload_mb: int = _limited(20, at_least=1)

@@ -11,10 +11,16 @@ Both raise `LLMError` with a one-line message for every expected failure.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import functools
 import json
+import logging
 import os
+import queue
 import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -57,89 +63,189 @@ def generate(llm: LLM, messages: list[Message], *, max_tokens: int, temperature:
     return "".join(llm.stream(messages, max_tokens=max_tokens, temperature=temperature))
 
 
-class LocalLLM:
-    """llama.cpp in-process. One generation at a time: a llama context is not thread-safe."""
+class Stopped(LLMError):
+    """The turn ended before the model finished (the reader stopped or left)."""
 
-    def __init__(self, model_path: Path, name: str, *, context: int, threads: int) -> None:
-        from llama_cpp import Llama
+
+class LocalLLM:
+    """llama.cpp in-process, on a thread of its own: a llama context is not thread-safe, so the model
+    serves one `Turn` at a time, in the order they came, and only its own thread touches llama."""
+
+    def __init__(self, model_path: Path, name: str, *, context: int, threads: int, idle_timeout: float) -> None:
+        import llama_cpp
 
         self.name = name
-        self._lock = threading.RLock()  # reentrant: reply_logprob holds it across _first_logits
         try:
             # llama-cpp-python defaults to half the cores; prompt reading is what we wait for.
             threads = threads or os.cpu_count() or 1
-            self._llama = Llama(model_path=str(model_path), n_ctx=context, n_threads=threads,
-                                n_threads_batch=threads, n_batch=512, verbose=False, seed=0)
+            self._llama = llama_cpp.Llama(model_path=str(model_path), n_ctx=context, n_threads=threads,
+                                          n_threads_batch=threads, n_batch=512, verbose=False, seed=0)
         except ValueError as error:  # llama-cpp-python's "Failed to load model from file"
             raise LLMError(f"cannot load {model_path}: {error}") from None
+        # llama.cpp logs a decode stopped on purpose (a reader's stop) as an error; real failures reach
+        # us as exceptions.
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         self.context = context
+        self.idle_timeout = idle_timeout
         self.tokens_read = 0
         self.last_prompt_tokens = 0
+        # llama.cpp asks its abort callback between the steps of every decode. The callback is libc's
+        # strlen on this buffer: it turns true when a byte is written, with no Python (and so no GIL
+        # wait) on the decode's hot path; a prompt being read stops within a fraction of a second.
+        self._abort = ctypes.create_string_buffer(2)
+        llama_cpp.llama_set_abort_callback(self._llama._ctx.ctx, _abort_if_set(), ctypes.addressof(self._abort))
+        self._turns: deque[Turn] = deque()  # the turn being served first, then the waiting ones in order
+        self._changed = threading.Condition()
+        threading.Thread(target=self._serve, name=f"qa-model-{name}", daemon=True).start()
 
     def close(self) -> None:
+        for turn in list(self._turns):
+            turn.end()
+        with self._changed:  # let a decode being aborted return before the model goes
+            self._changed.wait_for(lambda: not self._turns, timeout=5)
         self._llama.close()
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    def turn(self) -> Turn:
+        """A place in the model's queue (`Turn`); end it, or use it as a context manager."""
+        turn = Turn(self)
+        with self._changed:
+            self._turns.append(turn)
+            self._changed.notify_all()
+        return turn
+
+    def _ahead(self, turn: Turn) -> int:
+        with self._changed:
+            return self._turns.index(turn) if turn in self._turns and not turn.served.is_set() else 0
+
+    def _leave(self, turn: Turn) -> None:
+        with self._changed:
+            if turn.served.is_set():
+                if self._turns and self._turns[0] is turn:
+                    self._abort.value = b"x"  # stop what the model is doing for it now
+            elif turn in self._turns:
+                self._turns.remove(turn)  # never served: nobody waits behind it
+            self._changed.notify_all()
+
+    def _serve(self) -> None:
+        while True:
+            with self._changed:
+                while not self._turns:
+                    self._changed.wait()
+                turn = self._turns[0]
+                self._abort.value = b""
+                turn.served.set()
+            self._serve_turn(turn)
+            with self._changed:
+                self._turns.remove(turn)
+                self._changed.notify_all()
+
+    def _serve_turn(self, turn: Turn) -> None:
+        """Run the turn's calls until it ends, or makes none for `idle_timeout` seconds."""
+        idle_since = time.monotonic()
+        while not turn.ended.is_set():
+            try:
+                work, results = turn.calls.get(timeout=0.1)
+            except queue.Empty:
+                if time.monotonic() - idle_since > self.idle_timeout:
+                    turn.end()  # its reader has gone without ending it
+                continue
+            self._run(turn, work, results)
+            idle_since = time.monotonic()
+        turn.fail_pending()
+
+    def _run(self, turn: Turn, work: Iterator, results: queue.SimpleQueue) -> None:
+        """Pass what `work` yields to its caller, checking between items that the turn still stands."""
+        try:
+            for item in work:
+                if turn.ended.is_set():
+                    break
+                results.put(item)
+        except Exception as error:  # noqa: BLE001 (every failure goes back to the caller's thread)
+            results.put(_Finished(Stopped("the answer was stopped") if turn.ended.is_set() else error))
+            return
+        finally:
+            work.close()
+        results.put(_Finished(Stopped("the answer was stopped") if turn.ended.is_set() else None))
+
+    # --- the LLM methods, each in a turn of its own when called on the model itself -------------
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                prefix: str = "") -> Iterator[str]:
-        with self._lock:
-            try:
-                if prefix:
-                    yield prefix
-                # llama-cpp-python reuses the cached state for the prompt's longest common prefix,
-                # so a prompt just scored by `first_word_logits` is not read again.
-                prompt = self._prompt_tokens(messages) + self._tokenize(prefix)
-                self._count_read(prompt)
-                chunks = self._llama.create_completion(prompt, max_tokens=max_tokens,
-                                                       temperature=temperature, stream=True)
-                for chunk in chunks:
-                    delta = chunk["choices"][0]["text"]
-                    if delta:
-                        yield delta
-            except ValueError as error:  # e.g. prompt longer than the context window
-                raise LLMError(f"local model: {error}") from None
+        with self.turn() as turn:
+            yield from turn.stream(messages, max_tokens=max_tokens, temperature=temperature, prefix=prefix)
 
     def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
-        """The model's logit for each word's first token at the start of its reply (one prompt read)."""
-        logits = self._first_logits(messages)
-        return [float(logits[self._tokenize(word)[0]]) for word in words]
+        with self.turn() as turn:
+            return turn.first_word_logits(messages, words)
 
     def best_other_start(self, messages: list[Message], words: list[str]) -> tuple[str, float]:
+        with self.turn() as turn:
+            return turn.best_other_start(messages, words)
+
+    def reply_logprob(self, messages: list[Message], text: str) -> float:
+        with self.turn() as turn:
+            return turn.reply_logprob(messages, text)
+
+    # --- the work, on the model's thread --------------------------------------------------------
+
+    def _generate(self, messages: list[Message], max_tokens: int, temperature: float, prefix: str) -> Iterator[str]:
+        # llama-cpp-python reuses the cached state for the prompt's longest common prefix, so a
+        # prompt just scored by `first_word_logits` is not read again.
+        prompt = self._prompt_tokens(messages) + self._tokenize(prefix)
+        self._count_read(prompt)
+        chunks = self._llama.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, stream=True)
+        try:
+            for chunk in chunks:
+                delta = chunk["choices"][0]["text"]
+                if delta:
+                    yield delta
+        except ValueError as error:  # e.g. prompt longer than the context window
+            raise LLMError(f"local model: {error}") from None
+        finally:
+            chunks.close()
+
+    def _word_logits(self, messages: list[Message], words: list[str]) -> Iterator[list[float]]:
+        """The model's logit for each word's first token at the start of its reply (one prompt read)."""
+        logits = self._first_logits(messages)
+        yield [float(logits[self._tokenize(word)[0]]) for word in words]
+
+    def _best_other(self, messages: list[Message], words: list[str]) -> Iterator[tuple[str, float]]:
         logits = self._first_logits(messages)
         logits[[self._tokenize(word)[0] for word in words]] = -float("inf")
         best = int(logits.argmax())
-        return self._llama.detokenize([best]).decode("utf-8", errors="replace"), float(logits[best])
+        yield self._llama.detokenize([best]).decode("utf-8", errors="replace"), float(logits[best])
 
-    def reply_logprob(self, messages: list[Message], text: str) -> float:
+    def _logprob(self, messages: list[Message], text: str) -> Iterator[float]:
         import numpy as np
 
         tokens = self._tokenize(text)
         total = 0.0
-        with self._lock:
-            logits = self._first_logits(messages)
-            for k, token in enumerate(tokens):
-                if k:  # one token more: the prompt's state stays cached
-                    self._llama.eval([tokens[k - 1]])
-                    logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
-                top = logits.max()
-                total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
-        return total
+        logits = self._first_logits(messages)
+        for k, token in enumerate(tokens):
+            if k:  # one token more: the prompt's state stays cached
+                self._llama.eval([tokens[k - 1]])
+                logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+            top = logits.max()
+            total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
+        yield total
 
     def _first_logits(self, messages: list[Message]):
         """Logits for the reply's first token. The prompt's state stays cached, so streaming the reply
         next does not read it again."""
         import numpy as np
 
-        with self._lock:
-            tokens = self._prompt_tokens(messages)
-            llama = self._llama
-            if len(tokens) > llama.n_ctx():
-                raise LLMError(f"local model: the prompt has {len(tokens)} tokens; the context window is {llama.n_ctx()}")
-            # Keep the state of the longest prefix already read (at least one token is evaluated).
-            cached = self._count_read(tokens[:-1])
-            llama.n_tokens = cached
-            llama.eval(tokens[cached:])
-            # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
-            return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+        tokens = self._prompt_tokens(messages)
+        llama = self._llama
+        if len(tokens) > llama.n_ctx():
+            raise LLMError(f"local model: the prompt has {len(tokens)} tokens; the context window is {llama.n_ctx()}")
+        # Keep the state of the longest prefix already read (at least one token is evaluated).
+        cached = self._count_read(tokens[:-1])
+        llama.n_tokens = cached
+        llama.eval(tokens[cached:])
+        # Logits of the last evaluated position (llama-cpp-python keeps none unless logits_all).
+        return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     def _count_read(self, prompt: list[int]) -> int:
         """Add what reading `prompt` costs to `tokens_read`; returns the cached prefix's length."""
@@ -167,6 +273,116 @@ class LocalLLM:
         return Jinja2ChatFormatter(template=llama.metadata["tokenizer.chat_template"],
                                    eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos()),
                                    stop_token_ids=[llama.token_eos()])
+
+
+@functools.cache
+def _abort_if_set():
+    """llama.cpp's abort callback: libc's strlen, true once its buffer holds a byte (see `LocalLLM`)."""
+    import llama_cpp
+
+    return llama_cpp.ggml_abort_callback(ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p).value)
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """The end of one call's results: `error` is what it raised, if anything."""
+
+    error: BaseException | None
+
+
+class Turn:
+    """One question's time with the local model, which serves one turn at a time, in the order they came.
+
+    A turn waits behind the turns before it (`waiting()` says how many), then has the model to itself
+    for every call it makes (the `LLM` methods), until it ends. The model runs on its own thread and
+    the turn is no lock, so `end()` works from any thread (a page closed mid-answer ends its turn in
+    whichever thread the server drops it) and stops the model within a token, or part-way through
+    reading a prompt. A served turn that makes no call for the model's `idle_timeout` ends by itself:
+    its reader has gone without saying so.
+    """
+
+    def __init__(self, model: LocalLLM) -> None:
+        self._model = model
+        self.calls: queue.SimpleQueue = queue.SimpleQueue()  # (work, results) for the model's thread
+        self.served = threading.Event()
+        self.ended = threading.Event()
+        self.name = model.name
+
+    @property
+    def tokens_read(self) -> int:
+        return self._model.tokens_read
+
+    @property
+    def last_prompt_tokens(self) -> int:
+        return self._model.last_prompt_tokens
+
+    def ahead(self) -> int:
+        """How many turns the model serves before this one (0 once it is served)."""
+        return self._model._ahead(self)
+
+    def waiting(self, poll: float = 0.25) -> Iterator[int]:
+        """Until the turn is served: the number of turns ahead of it, each time that changes."""
+        shown = 0
+        while not self.served.is_set() and not self.ended.is_set():
+            ahead = self.ahead()
+            if ahead and ahead != shown:
+                shown = ahead
+                yield ahead
+            self.served.wait(poll)
+
+    def end(self) -> None:
+        """Give the model up, from any thread: what it runs for this turn stops, the next turn starts."""
+        if not self.ended.is_set():
+            self.ended.set()
+            self._model._leave(self)
+        self.fail_pending()
+
+    def fail_pending(self) -> None:
+        """Calls made on an ended turn are answered with `Stopped` (whichever side saw the end last)."""
+        while True:
+            try:
+                _, results = self.calls.get_nowait()
+            except queue.Empty:
+                return
+            results.put(_Finished(Stopped("the answer was stopped")))
+
+    def __enter__(self) -> Turn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end()
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               prefix: str = "") -> Iterator[str]:
+        if prefix:
+            yield prefix
+        yield from self._call(self._model._generate(messages, max_tokens, temperature, prefix))
+
+    def first_word_logits(self, messages: list[Message], words: list[str]) -> list[float]:
+        return next(self._call(self._model._word_logits(messages, words)))
+
+    def best_other_start(self, messages: list[Message], words: list[str]) -> tuple[str, float]:
+        return next(self._call(self._model._best_other(messages, words)))
+
+    def reply_logprob(self, messages: list[Message], text: str) -> float:
+        return next(self._call(self._model._logprob(messages, text)))
+
+    def _call(self, work: Iterator) -> Iterator:
+        """What `work` yields, run on the model's thread within this turn (waiting for the turn first)."""
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        self.calls.put((work, results))
+        if self.ended.is_set():
+            self.fail_pending()
+        while True:
+            try:  # a timeout, so that Ctrl-C reaches a waiting command line
+                item = results.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if isinstance(item, _Finished):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
 
 
 class OpenAILLM:
@@ -239,6 +455,33 @@ class OpenAILLM:
             raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer")
 
 
+class _Unqueued:
+    """A turn on a backend that queues requests itself (an HTTP server): nothing to wait for."""
+
+    def __init__(self, llm: LLM) -> None:
+        self._llm = llm
+
+    def __getattr__(self, name: str):
+        return getattr(self._llm, name)
+
+    def waiting(self) -> Iterator[int]:
+        return iter(())
+
+    def end(self) -> None:
+        pass
+
+    def __enter__(self) -> _Unqueued:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def turn(llm: LLM) -> Turn | _Unqueued:
+    """A question's turn on `llm`: a place in the local model's queue, or the backend as it is."""
+    return llm.turn() if isinstance(llm, LocalLLM) else _Unqueued(llm)
+
+
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -274,7 +517,7 @@ def get_llm(settings: Settings) -> LLM:
     """The process-wide model for these settings (loading a GGUF takes seconds: once)."""
     # The server and key come from the environment, which may change between questions (tests, notebooks).
     key = (settings.llm, settings.local_model, settings.fast, str(settings.llm_model_path), settings.llm_context,
-           settings.openai_model, settings.llm_timeout, settings.llm_retries,
+           settings.openai_model, settings.llm_timeout, settings.llm_retries, settings.model_idle_timeout,
            os.environ.get("OPENAI_BASE_URL", ""), os.environ.get("OPENAI_API_KEY", ""))
     with _cache_lock:
         if key not in _cache:
@@ -285,7 +528,8 @@ def get_llm(settings: Settings) -> LLM:
 def _load(settings: Settings) -> LLM:
     if settings.llm == "local":
         path, name = local_model_path(settings)
-        return LocalLLM(path, name, context=settings.llm_context, threads=settings.llm_threads)
+        return LocalLLM(path, name, context=settings.llm_context, threads=settings.llm_threads,
+                        idle_timeout=settings.model_idle_timeout)
     if settings.llm == "openai":
         return OpenAILLM(settings)
     raise LLMError(f"QA_LLM must be 'local' or 'openai', not {settings.llm!r}")

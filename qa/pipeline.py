@@ -125,7 +125,7 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast,
     history).
     """
-    from qa.answer import Response, check_question, stream_answer as _stream
+    from qa.answer import check_question, stream_answer as _stream
     from qa.evaluate import run_fingerprint
 
     check_question(question, settings)  # fail fast, before loading anything
@@ -136,17 +136,14 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     model = _loader.submit(llm, asked)
     found = retriever(settings)
     response = _stream(question, settings=asked, retriever=found, llm=model, doc_ids=doc_ids, period=period)
-    if not asked.history:
-        return response
+    if asked.history:
+        def log(answer):
+            fingerprint = run_fingerprint(asked, found.index.manifest, answer.model)
+            history.log_answer(asked, answer, fingerprint, question=typed, conversation_id=conversation_id,
+                               front_end=front_end)
 
-    def logged():
-        yield from response
-        fingerprint = run_fingerprint(asked, found.index.manifest, response.answer.model)
-        history.log_answer(asked, response.answer, fingerprint, question=typed, conversation_id=conversation_id,
-                           front_end=front_end)
-        yield response.answer  # the end of the outer Response, which takes it as its answer
-
-    return Response(logged())
+        response.when_answered(log)
+    return response
 
 
 _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
