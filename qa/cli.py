@@ -600,11 +600,16 @@ def bench(corpus_paths, gold_path, out_dir, work_dir, articles, rounds, question
 
 
 def run() -> None:
+    # Not click's standalone mode, which turns Ctrl-C into "Aborted!" and exit status 1.
     try:
-        main()
-    except KeyboardInterrupt:
+        code = main(standalone_mode=False)
+    except (KeyboardInterrupt, click.Abort):
         console.print("interrupted")
         sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -125,3 +125,37 @@ def test_calls_on_an_ended_turn_fail_at_once_and_never_run(model):
     turn.end()
     with pytest.raises(Stopped):
         list(turn.stream(COUNT, max_tokens=4, temperature=0.0))
+
+
+def test_an_answer_stopped_from_another_thread_frees_the_model_and_logs_nothing(default_index):
+    """`Response.stop()` from a thread that is not iterating it (the UI's stop button, a closed page)."""
+    from dataclasses import replace
+
+    from qa import pipeline
+    from qa.answer import READING, WRITING, Stage
+    from qa.history import entries
+
+    settings = replace(default_index, fast=True, history=True)
+    logged_before = len(entries(settings))
+    response = pipeline.stream_answer(settings, "Why was Blinken's trip to China cancelled?")
+    stages, failures = [], []
+
+    def read():
+        try:
+            for item in response:
+                if isinstance(item, Stage):
+                    stages.append(item.name)
+        except Exception as error:  # noqa: BLE001 (the test reports it)
+            failures.append(error)
+
+    reader = in_thread(read)
+    wait_until(lambda: READING in stages)
+    in_thread(response.stop).join(HANG)
+    reader.join(HANG)
+    assert not reader.is_alive()
+    assert response.answer is None and WRITING not in stages
+    assert all("stopped" in str(error) for error in failures), failures
+    # The next question is answered, and only it reaches the history log.
+    answer = pipeline.ask(settings, "What did the balloon do over the United States?")
+    assert answer.text
+    assert len(entries(settings)) == logged_before + 1
