@@ -88,6 +88,14 @@ def local_address_kind(address: str) -> str | None:
     return next((f"{kind} address" for kind, is_kind in kinds if is_kind), None)
 
 
+def refuse_local(host: str, addresses: list[str]) -> None:
+    """AddressRefused naming the first local address among `addresses` (those of `host`), if any."""
+    for ip in addresses:
+        if kind := local_address_kind(ip):
+            what = f"{ip} is" if ip == host else f"{host} is {ip},"
+            raise AddressRefused(f"refused: {what} {kind}; the UI does not fetch local addresses (QA_UI_FETCH_LOCAL)")
+
+
 def _vetted_socket(address: tuple[str, int], timeout: float, source_address: tuple[str, int] | None = None, *,
                    allow_local: bool) -> socket.socket:
     """A socket connected to `address`'s host at an address its one lookup gave and the guard passed
@@ -103,14 +111,6 @@ def _vetted_socket(address: tuple[str, int], timeout: float, source_address: tup
         except OSError as failed:
             error = failed
     raise error
-
-
-def refuse_local(host: str, addresses: list[str]) -> None:
-    """AddressRefused naming the first local address among `addresses` (those of `host`), if any."""
-    for ip in addresses:
-        if kind := local_address_kind(ip):
-            what = f"{ip} is" if ip == host else f"{host} is {ip},"
-            raise AddressRefused(f"refused: {what} {kind}; the UI does not fetch local addresses (QA_UI_FETCH_LOCAL)")
 
 
 class _Vetted:

@@ -222,10 +222,12 @@ def test_a_name_is_checked_by_its_address_and_keeps_its_host_header(dns, serve, 
     ("https://224.0.0.251/", "224.0.0.251 is a multicast address"),
     ("http://0.0.0.0:8080/", "0.0.0.0 is an unspecified address"),
     ("http://[2002:a00:5::1]/", "2002:a00:5::1 is a private address (10.0.0.5 in IPv6 form)"),
+    ("http://mixed.example/", "mixed.example is 10.0.0.5, a private address"),  # its first address is public
 ])
 def test_private_link_local_and_other_addresses_are_refused_without_connecting(url, reason, dns, loopback_only,
                                                                               tmp_path):
-    dns.update({"intranet.example": ["10.0.0.5"], "metadata.example": ["169.254.169.254"]})
+    dns.update({"intranet.example": ["10.0.0.5"], "metadata.example": ["169.254.169.254"],
+                "mixed.example": ["93.184.216.34", "10.0.0.5"]})
     with pytest.raises(FetchError) as refused:
         fetcher(tmp_path, UI).fetch(url)
     assert str(refused.value).startswith(f"refused: {reason};")
