@@ -511,7 +511,8 @@ def ingest_uploads(files: list[str] | None, urls: str = "", progress=gr.Progress
             progress((count["done"], count["total"]), desc="Embedding articles", unit="articles")
 
         try:
-            result = pipeline.ingest(SETTINGS, stored, on_start=on_start, on_progress=on_progress)
+            result = pipeline.ingest(SETTINGS, stored, on_start=on_start, on_progress=on_progress,
+                                     allow_local_urls=SETTINGS.ui_fetch_local)
         except IndexProblem as error:
             return corpus_views(f"⚠️ {error}")
         report = result.report

@@ -240,6 +240,10 @@ class Settings:
     fetch_timeout: float = _limited(20.0, above=0)
     fetch_max_mb: float = _limited(10.0, above=0)
     user_agent: str = f"newsqa/{__version__} (+local)"
+    # Whether URLs pasted in the UI may point at local addresses (loopback, private, link-local such as
+    # cloud metadata at 169.254.169.254, multicast, reserved). Off: a UI login cannot make the server
+    # fetch services inside its own network. `qa ingest URL` (run by the owner) always may.
+    ui_fetch_local: bool = False
 
     def __post_init__(self) -> None:
         for spec in fields(self):

@@ -32,17 +32,18 @@ class IngestResult:
 
 def ingest(settings: Settings, paths: list[Path | str], *, feeds_file: Path | None = None, prune: bool = False,
            rebuild: bool = False, on_start: Callable[[int], None] | None = None,
-           on_progress: Callable[[int], None] | None = None) -> IngestResult:
+           on_progress: Callable[[int], None] | None = None, allow_local_urls: bool = True) -> IngestResult:
     """Load, clean, chunk, embed and store; `on_start(n_articles)`, then `on_progress(n)` as n more are done.
 
     `paths` are files and folders, and URLs (any "scheme://…" string) of article pages and feeds;
-    `feeds_file` lists more URLs, one a line.
+    `feeds_file` lists more URLs, one a line. `allow_local_urls`: whether URLs whose host has a
+    loopback, private or other local address are fetched (off, each is a Problem).
     """
     urls = [path for path in paths if isinstance(path, str) and is_url(path)]
     files = [Path(path) for path in paths if path not in urls]
     urls += read_url_list(feeds_file) if feeds_file else []
     corpus = load_corpus(files, max_chars=settings.max_article_chars)
-    corpus.add(*articles_from_urls(urls, settings))
+    corpus.add(*articles_from_urls(urls, settings, allow_local=allow_local_urls))
     if rebuild:
         Index.wipe(settings)
     index = Index(settings, embedder(settings), create=True)

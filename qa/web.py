@@ -3,17 +3,25 @@
 Fetching is polite: one request at a time, a timeout, a size limit (a bigger response is not read
 past it), a user agent that says who we are, and robots.txt respected. Every URL or feed item that
 fails is one `Problem` naming it; the rest still load, and nothing of a failed one is kept.
+
+Fetching is also guarded: each connection looks its host up once, and, unless local addresses are
+allowed (the CLI; the UI only with `ui_fetch_local`), refuses when any address found is loopback,
+private, link-local, multicast, reserved or otherwise not public, then connects to the address it
+checked. That covers the first request, every redirect and robots.txt alike.
 """
 
 from __future__ import annotations
 
+import http.client
 import io
+import ipaddress
 import re
 import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -56,10 +64,93 @@ class FetchError(Exception):
     """A URL that could not be fetched; the message is the one-line reason."""
 
 
-class Fetcher:
-    """Polite GET requests for one ingest; each site's robots.txt is read once."""
+class AddressRefused(OSError):
+    """A connection not made: its host has a local address and local addresses are not allowed."""
 
-    def __init__(self, settings: Settings) -> None:
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host` from one lookup (an IP literal, in any spelling, becomes its address).
+    The only DNS lookup a fetch makes; tests put a fake DNS answer here."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def local_address_kind(address: str) -> str | None:
+    """What makes `address` local ("a loopback address", …), or None when it is public. An IPv4
+    address in IPv6 form (mapped ::ffff:a.b.c.d, 6to4, Teredo) is local when the IPv4 one is."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None and (kind := local_address_kind(str(inner))):
+            return f"{kind} ({inner} in IPv6 form)"
+    kinds = [("an unspecified", ip.is_unspecified), ("a loopback", ip.is_loopback), ("a link-local", ip.is_link_local),
+             ("a multicast", ip.is_multicast), ("a reserved", ip.is_reserved), ("a private", ip.is_private),
+             ("a non-public", not ip.is_global)]  # last: shared (100.64/10) and other special ranges
+    return next((f"{kind} address" for kind, is_kind in kinds if is_kind), None)
+
+
+def refuse_local(host: str, addresses: list[str]) -> None:
+    """AddressRefused naming the first local address among `addresses` (those of `host`), if any."""
+    for ip in addresses:
+        if kind := local_address_kind(ip):
+            what = f"{ip} is" if ip == host else f"{host} is {ip},"
+            raise AddressRefused(f"refused: {what} {kind}; the UI does not fetch local addresses (QA_UI_FETCH_LOCAL)")
+
+
+def _vetted_socket(address: tuple[str, int], timeout: float, source_address: tuple[str, int] | None = None, *,
+                   allow_local: bool) -> socket.socket:
+    """A socket connected to `address`'s host at an address its one lookup gave and the guard passed
+    (every address found is checked: one local address among public ones refuses the host)."""
+    host, port = address
+    found = resolve(host, port)
+    if not allow_local:
+        refuse_local(host, found)
+    error: OSError = OSError(f"no address found for {host}")
+    for ip in found:
+        try:  # an IP literal: create_connection parses it, no second lookup
+            return socket.create_connection((ip, port), timeout, source_address)
+        except OSError as failed:
+            error = failed
+    raise error
+
+
+class _Vetted:
+    """http.client opens every socket through `_create_connection` (HTTPS then wraps it for the
+    host name: TLS SNI and the certificate check stay on the name, as does the Host header)."""
+
+    def __init__(self, *args, allow_local: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = partial(_vetted_socket, allow_local=allow_local)
+
+
+class _VettedHTTPConnection(_Vetted, http.client.HTTPConnection):
+    pass
+
+
+class _VettedHTTPSConnection(_Vetted, http.client.HTTPSConnection):
+    pass
+
+
+class _VettedHandler(urllib.request.AbstractHTTPHandler):
+    """http:// and https:// requests, each over a guarded connection."""
+
+    def __init__(self, allow_local: bool) -> None:
+        super().__init__()
+        self.allow_local = allow_local
+
+    def http_open(self, req):
+        return self.do_open(partial(_VettedHTTPConnection, allow_local=self.allow_local), req)
+
+    def https_open(self, req):
+        return self.do_open(partial(_VettedHTTPSConnection, allow_local=self.allow_local), req)
+
+    http_request = https_request = urllib.request.AbstractHTTPHandler.do_request_
+
+
+class Fetcher:
+    """Polite GET requests for one ingest; each site's robots.txt is read once. `allow_local`: whether
+    hosts with loopback, private and other local addresses may be fetched (the UI's is off by default)."""
+
+    def __init__(self, settings: Settings, *, allow_local: bool = True) -> None:
         self.settings = settings
         self._robots: dict[str, RobotFileParser | None] = {}  # site → its rules (None: no rules)
         fetcher = self
@@ -70,7 +161,14 @@ class Fetcher:
                 fetcher._check(newurl)
                 return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-        self._opener = urllib.request.build_opener(_CheckedRedirects)
+        # Only http(s) handlers, each connection guarded. No proxy when local addresses are refused:
+        # a proxy would look the host up itself, where the guard cannot check the address.
+        handlers = [urllib.request.UnknownHandler(), urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPErrorProcessor(), _CheckedRedirects(), _VettedHandler(allow_local)]
+        handlers += [urllib.request.ProxyHandler()] if allow_local else []
+        self._opener = urllib.request.OpenerDirector()
+        for handler in handlers:
+            self._opener.add_handler(handler)
 
     def fetch(self, url: str) -> Page:
         """The response to GET `url`; FetchError when it cannot be had politely and whole."""
@@ -131,6 +229,8 @@ class Fetcher:
         except urllib.error.HTTPError as error:
             raise FetchError(f"HTTP {error.code} {error.reason}") from None
         except urllib.error.URLError as error:
+            if isinstance(error.reason, AddressRefused):
+                raise FetchError(str(error.reason)) from None
             if isinstance(error.reason, (TimeoutError, socket.timeout)):
                 raise _timed_out(timeout) from None
             raise FetchError(f"cannot connect: {error.reason}") from None
@@ -144,9 +244,11 @@ def _timed_out(seconds: float) -> FetchError:
     return FetchError(f"no complete answer within {seconds:g} s (QA_FETCH_TIMEOUT)")
 
 
-def articles_from_urls(urls: list[str], settings: Settings) -> tuple[list[Article], list[Problem]]:
-    """Articles from article pages and feeds, in order; a URL or feed item that fails is a Problem."""
-    fetcher = Fetcher(settings)
+def articles_from_urls(urls: list[str], settings: Settings, *,
+                       allow_local: bool = True) -> tuple[list[Article], list[Problem]]:
+    """Articles from article pages and feeds, in order; a URL or feed item that fails is a Problem.
+    `allow_local`: whether hosts with local addresses may be fetched (see `Fetcher`)."""
+    fetcher = Fetcher(settings, allow_local=allow_local)
     articles: list[Article] = []
     problems: list[Problem] = []
     for url in urls:

@@ -228,7 +228,9 @@ def test_the_ui_ingests_pasted_urls(site, tmp_path, embedder, monkeypatch):
     import app
     from qa.config import Settings
 
-    monkeypatch.setattr(app, "SETTINGS", Settings(index_dir=tmp_path / "index", upload_dir=tmp_path / "uploads"))
+    # The test site is on 127.0.0.1, a local address the UI fetches only with ui_fetch_local on.
+    monkeypatch.setattr(app, "SETTINGS", Settings(index_dir=tmp_path / "index", upload_dir=tmp_path / "uploads",
+                                                  ui_fetch_local=True))
     page = f"{site.base}/news/{TOWNS[0].lower()}-footbridge.html"
     status, rows, scope, _, log = app.ingest_uploads(None, f"{page}\nnot a url\n", progress=lambda *a, **k: None)
     assert "Added 1" in log and "not a url: not a URL" in log, log
