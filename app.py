@@ -603,8 +603,9 @@ def build() -> gr.Blocks:
             table = gr.Dataframe(article_rows(), headers=["doc_id", "title", "outlet", "date", "chunks"],
                                  interactive=False, label="Indexed articles", wrap=True, elem_id="articles")
             with gr.Row(visible=editable):
-                to_remove = gr.Dropdown([], multiselect=True, label="Remove articles", scale=4, elem_id="to-remove")
-                remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove")
+                to_remove = gr.Dropdown([], multiselect=True, label="Remove articles", scale=4, elem_id="to-remove",
+                                        visible=editable)
+                remove_button = gr.Button("Remove", variant="stop", scale=1, elem_id="remove", visible=editable)
 
         # Questions run side by side up to the model, which serves them one at a time in the order
         # they reach it (`qa.llm.Turn`): each reader sees the evidence at once and its place in line.

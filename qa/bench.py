@@ -299,6 +299,85 @@ def cold_ask(folder: Path, question: str) -> dict[str, float]:
     return {"first_token_s": total - streamed, "total_s": total}
 
 
+# --- serving --------------------------------------------------------------------------
+
+def stop_to_next(folder: Path, stopped_question: str, next_question: str, *, when: str) -> dict[str, float]:
+    """An answer stopped `when` the model is "reading" its prompt or "writing" its reply, and the next
+    question asked at once: how long that question waited for the model after its evidence was out
+    (0 when the stop freed it), and its first token counted from the stop."""
+    from qa import pipeline as qa_pipeline
+    from qa.answer import READING, Stage
+
+    settings = Settings(index_dir=folder, history=False)
+    stopped = qa_pipeline.stream_answer(settings, stopped_question)
+    for item in stopped:
+        if (isinstance(item, Stage) and item.name == READING and when == "reading") or isinstance(item, str):
+            break
+    if when == "reading":
+        time.sleep(0.5)  # well into reading the prompt
+    started = time.perf_counter()
+    stopped.close()
+    following = qa_pipeline.stream_answer(settings, next_question)
+    first_at = next((time.perf_counter() for item in following if isinstance(item, str)), None)
+    following.final()
+    return {"model_wait_s": following.answer.timings.get("model_wait_s", 0.0),
+            "first_token_after_stop_s": (first_at or time.perf_counter()) - started}
+
+
+def serving_load(folder: Path, questions: list[str], clients: int = 8) -> dict[str, Any]:
+    """`clients` API clients asking app.py at once (loopback only, one question each): how long each
+    waited for the model behind the others, and whether each got its own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.is_file():
+        raise RuntimeError(f"the serving benchmark starts app.py, which is not at {app}")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+           "QA_INDEX_DIR": str(folder), "QA_HISTORY": "false"}
+    log = folder.parent / "serving-app.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, str(app), "--port", str(port)], env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        _wait_until_up(url, process, log)
+        asked = [questions[k % len(questions)] for k in range(clients)]
+        with ThreadPoolExecutor(clients) as pool:
+            answers = list(pool.map(lambda q: Client(url, verbose=False).predict(question=q, api_name="/ask"), asked))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    waits = [a["timings"].get("model_wait_s", 0.0) for a in answers]
+    return {"clients": clients, "own_answers": sum(a["question"] == q for a, q in zip(answers, asked)),
+            "wait_p50_s": _pct(waits, 50), "wait_p95_s": _pct(waits, 95), "wait_max_s": max(waits),
+            "total_p95_s": _pct([a["timings"]["total_s"] for a in answers], 95)}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"app.py did not start; its log is {log}") from None
+            time.sleep(0.5)
+
+
 # --- scaling --------------------------------------------------------------------------
 
 def fit_growth(sizes: list[float], values: list[float]) -> float | None:
@@ -351,7 +430,7 @@ def machine() -> dict[str, Any]:
 
 def run(paths: list[Path], gold_path: Path, work: Path, *, articles: int | None = None, rounds: int = 1,
         questions: int = 100, answer_questions: int = 30, scales: tuple[int, ...] = (1, 4, 16),
-        scale_articles: int | None = None, step: Callable[[str], None] = print) -> dict[str, Any]:
+        scale_articles: int | None = None, clients: int = 8, step: Callable[[str], None] = print) -> dict[str, Any]:
     """Every figure of the benchmark; `work` holds the throwaway indexes."""
     import shutil
 
@@ -361,7 +440,7 @@ def run(paths: list[Path], gold_path: Path, work: Path, *, articles: int | None 
     results: dict[str, Any] = {"machine": machine(), "config": {
         "corpus": [str(p) for p in paths], "gold": str(gold_path), "articles": articles, "rounds": rounds,
         "retrieval_questions": min(questions, len(items)), "answer_questions": min(answer_questions, len(items)),
-        "scales": list(scales), "scale_articles": scale_articles}}
+        "scales": list(scales), "scale_articles": scale_articles, "clients": clients}}
     folders = {name: work / name for name in PIPELINES}
 
     ingests: dict[str, list[dict]] = {name: [] for name in PIPELINES}
@@ -388,6 +467,12 @@ def run(paths: list[Path], gold_path: Path, work: Path, *, articles: int | None 
         results["answers"] = {name: summarise_answers(r) for name, r in runs.items()}
         step("cold start: qa ask in a new process")
         results["cold_ask"] = cold_ask(folders["ours"], chosen[0].question)
+        step("stopping an answer, then the next question")
+        results["stop"] = {when: stop_to_next(folders["ours"], chosen[0].question, chosen[1 % len(chosen)].question,
+                                              when=when) for when in ("reading", "writing")}
+        if clients:
+            step(f"serving: {clients} clients at once")
+            results["serving"] = serving_load(folders["ours"], [item.question for item in chosen], clients)
 
     rows = []
     for copies in scales:
@@ -473,6 +558,14 @@ def markdown_table(results: dict[str, Any]) -> str:
         cold = results["cold_ask"]
         lines.append(f"Cold `qa ask` (a new process): first token after {cold['first_token_s']:.1f} s, "
                      f"answer after {cold['total_s']:.1f} s.")
+    for when, stop in results.get("stop", {}).items():
+        lines.append(f"An answer stopped while the model was {when}: the next question waited {stop['model_wait_s']:.2f} s "
+                     f"for the model; its first token came {stop['first_token_after_stop_s']:.1f} s after the stop.")
+    if "serving" in results:
+        serving = results["serving"]
+        lines.append(f"{serving['clients']} clients at once: {serving['own_answers']} got their own answer; waiting "
+                     f"for the model p50 {serving['wait_p50_s']:.1f} s, p95 {serving['wait_p95_s']:.1f} s, longest "
+                     f"{serving['wait_max_s']:.1f} s; answer total p95 {serving['total_p95_s']:.1f} s.")
     if results.get("scaling"):
         lines += ["", "| articles | chunks | ingest (s) | disk (MB) | retrieval p50 (ms) | peak RSS (MB) |",
                   "|---|---|---|---|---|---|"]

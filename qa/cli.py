@@ -574,8 +574,10 @@ def show_config() -> None:
               help="Questions answered by the local model per pipeline (0: skip answers and cold start).")
 @click.option("--scales", default="1,4,16", show_default=True, help="Corpus multiples for the scaling curve ('' to skip).")
 @click.option("--scale-articles", type=click.IntRange(1), help="Base size of the scaling runs (default: --articles).")
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(0),
+              help="API clients asking app.py at once, for the queue's waits (0: skip; needs --answers).")
 def bench(corpus_paths, gold_path, out_dir, work_dir, articles, rounds, questions, answer_questions, scales,
-          scale_articles) -> None:
+          scale_articles, clients) -> None:
     """Benchmark ingest, retrieval and answers against a stock llama-index pipeline, and scaling.
 
     Long: on the 609-article MultiHop-RAG corpus and 2 cores, about an hour with the defaults.
@@ -589,7 +591,7 @@ def bench(corpus_paths, gold_path, out_dir, work_dir, articles, rounds, question
     with _one_line_errors(RuntimeError):
         results = benchmark.run(list(corpus_paths), gold_path, work_dir, articles=articles, rounds=rounds,
                                 questions=questions, answer_questions=answer_questions, scales=multiples,
-                                scale_articles=scale_articles or articles,
+                                scale_articles=scale_articles or articles, clients=clients,
                                 step=lambda text: console.print(f"[dim]{escape(text)}[/dim]"))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")

@@ -102,7 +102,7 @@ def _evidence():
 def test_evidence_shows_before_the_answer_and_opens_its_cards():
     """While the model reads, the answer's place shows the stage and the evidence; each quote links to
     a card (the same ids its citations will have) that marks the quoted span; nothing is markup."""
-    from qa.answer import READING, SEARCHING, WRITING, Stage
+    from qa.answer import READING, SEARCHING, WAITING, WRITING, Stage
 
     evidence = _evidence()
     assert "Searching" in app.render_progress(Stage(SEARCHING), "", 3)
@@ -114,6 +114,9 @@ def test_evidence_shows_before_the_answer_and_opens_its_cards():
     assert re.findall(r'id="(src-3-\d+)"', cards) == ["src-3-1", "src-3-2"]
     assert f"<mark>{app.esc(evidence[1].text)}</mark>" in cards and "characters 100–" not in cards
     assert f"characters {evidence[0].article_start}–{evidence[0].article_end}" in cards
+    waiting = app.render_progress(Stage(WAITING, evidence, ahead=2), "", 3)
+    assert "Waiting: 2 questions ahead" in waiting and 'href="#src-3-1"' in waiting
+    assert "Waiting: 1 question ahead" in app.render_progress(Stage(WAITING, evidence, ahead=1), "", 3)
     writing = app.render_progress(Stage(WRITING, evidence), "The ferry [2]", 3)
     assert "Writing" in writing and writing.index('class="draft"') < writing.index('class="sources evidence"')
     for rendered in (reading, cards, writing):

@@ -64,3 +64,22 @@ def test_answer_and_cold_start_timings(default_index):
     assert run["prompt_tokens"] > 0 and 0 < run["first_token_s"] <= run["total_s"]
     cold = cold_ask(default_index.index_dir, question)
     assert 0 < cold["first_token_s"] < cold["total_s"]
+
+
+@pytest.mark.full
+@pytest.mark.model
+@pytest.mark.server
+def test_bench_measures_the_queue_and_a_stop(tmp_path):
+    """The serving figures of `make bench`: clients at once through app.py, and a stopped answer."""
+    from qa import pipeline
+    from qa.bench import serving_load, stop_to_next
+    from qa.config import Settings
+
+    folder = tmp_path / "index"
+    pipeline.ingest(Settings(index_dir=folder), [CORPUS])
+    questions = ["Why was Blinken's trip to China cancelled?", "What did the balloon do over the United States?"]
+    stop = stop_to_next(folder, *questions, when="reading")
+    assert stop["model_wait_s"] >= 0 and stop["first_token_after_stop_s"] > 0
+    serving = serving_load(folder, questions, clients=3)
+    assert serving["own_answers"] == 3
+    assert 0 <= serving["wait_p50_s"] <= serving["wait_p95_s"] <= serving["wait_max_s"]

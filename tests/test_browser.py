@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import pytest
 
@@ -133,6 +134,38 @@ def test_evidence_is_on_the_page_before_the_answer(page):
     assert _words(span) in _words(" ".join(p.read_text(encoding="utf-8") for p in CORPUS.iterdir()))
     page.locator('#chat a.cite[href^="#src-3-"]').first.wait_for(timeout=ANSWER_TIMEOUT_MS)
     page.screenshot(path=str(page.shots / "evidence.png"))
+
+
+def test_a_page_closed_mid_answer_leaves_the_model_to_the_next_pages(app_url, browser, tmp_path):
+    """Closing the page while its answer is on the way ends it (the model is freed, from whichever
+    server thread drops it); two new pages asking at once then both get their answers."""
+    leaving = open_page(browser, app_url, tmp_path)
+    leaving.fill("#question textarea", "What did China say was missing for dialogue in mid-February?")
+    leaving.keyboard.press("Enter")
+    leaving.wait_for_function(_EVIDENCE_SHOWN, timeout=120_000, polling=50)
+    leaving.close()
+    pages = [open_page(browser, app_url, tmp_path) for _ in range(2)]
+    for page, question in zip(pages, ["Why was Blinken's trip to China cancelled?",
+                                      "Why was the Harbour Lights festival's fireworks display moved?"]):
+        page.fill("#question textarea", question)
+        page.keyboard.press("Enter")
+    # One of the two waits for the other, and says so with its evidence already on the page.
+    waited = False
+    deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
+    while not all(page.locator('#chat a.cite[href^="#src-1-"]').count() for page in pages):
+        assert time.monotonic() < deadline, "no answer in time"
+        waited = waited or any(page.evaluate(_WAITING_WITH_EVIDENCE) for page in pages)
+        time.sleep(0.1)
+    assert waited, "neither page showed its place in line"
+    for page in pages:
+        assert page.locator("#chat .unsupported").count() == 0
+        page.close()
+
+
+_WAITING_WITH_EVIDENCE = """() => {
+  const chat = document.querySelector('#chat');
+  return chat.innerText.includes('Waiting: 1 question ahead') && !!chat.querySelector('.evidence a');
+}"""
 
 
 def test_upload_ingest_and_remove(page, tmp_path):

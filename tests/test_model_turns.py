@@ -23,7 +23,8 @@ HANG = 120
 
 @pytest.fixture(scope="module")
 def model() -> LocalLLM:
-    model = get_llm(Settings(fast=True, model_idle_timeout=2.0))
+    # A long idle timeout: only an explicit end may free the model here.
+    model = get_llm(Settings(fast=True, model_idle_timeout=600))
     assert isinstance(model, LocalLLM)
     return model
 
@@ -106,8 +107,9 @@ def test_waiting_turns_see_their_place_and_skip_an_abandoned_one(model):
             turn.end()
 
 
-def test_a_served_turn_that_goes_quiet_is_ended(model):
+def test_a_served_turn_that_goes_quiet_is_ended():
     """A reader that vanishes without closing anything loses its turn after the idle timeout."""
+    model = get_llm(Settings(fast=True, model_idle_timeout=1.0))
     quiet, next_one = model.turn(), model.turn()
     try:
         wait_until(quiet.served.is_set)
