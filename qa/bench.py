@@ -318,8 +318,10 @@ def stop_to_next(folder: Path, stopped_question: str, next_question: str, *, whe
     started = time.perf_counter()
     stopped.close()
     following = qa_pipeline.stream_answer(settings, next_question)
-    first_at = next((time.perf_counter() for item in following if isinstance(item, str)), None)
-    following.final()
+    first_at = None
+    for item in following:
+        if isinstance(item, str) and first_at is None:
+            first_at = time.perf_counter()
     return {"model_wait_s": following.answer.timings.get("model_wait_s", 0.0),
             "first_token_after_stop_s": (first_at or time.perf_counter()) - started}
 
