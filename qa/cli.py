@@ -20,7 +20,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 
 import qa  # noqa: F401  (goes offline before anything heavy loads)
-from qa.config import ConfigError, describe, load_settings
+from qa.config import ConfigError, Settings, describe, load_settings
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -46,9 +46,7 @@ def _settings(**overrides):
 @contextlib.contextmanager
 def _one_line_errors(*also: type[Exception]):
     """An expected failure (index, setting, question, model, file; and `also`) becomes one `error:` line."""
-    from qa.answer import QuestionError
-    from qa.pipeline import IndexProblem
-    from qa.llm import LLMError
+    from qa.pipeline import IndexProblem, LLMError, QuestionError
 
     try:
         yield
@@ -75,15 +73,15 @@ def _period(since: str | None, until: str | None):
 def _history_warnings():
     """A history log that could not be written is a `warning:` line once the block ends (the answer
     still comes); other warnings show as they would have."""
-    from qa.history import HistoryWarning
+    from qa.pipeline import history
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", HistoryWarning)
+        warnings.simplefilter("always", history.HistoryWarning)
         try:
             yield
         finally:
             for warning in caught:
-                if issubclass(warning.category, HistoryWarning):
+                if issubclass(warning.category, history.HistoryWarning):
                     console.print(f"[yellow]warning:[/yellow] {escape(str(warning.message))}")
                 else:
                     warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
@@ -179,7 +177,7 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
            index_dir: Path | None, since: str | None, until: str | None) -> None:
     """Show the passages retrieval picks for QUERY, best first."""
     from qa import pipeline
-    from qa.types import byline
+    from qa.pipeline import byline
 
     if not query.strip():
         raise QAError("the query is empty")
@@ -246,7 +244,7 @@ def _render_live(start):
     from rich.spinner import Spinner
     from rich.text import Text
 
-    from qa.answer import READING, Stage
+    from qa.pipeline import READING, Stage
 
     draft = ""
     with Live(Spinner("dots", "searching the articles and loading the model…"), console=out,
@@ -265,8 +263,7 @@ def _render_live(start):
 
 def _evidence_block(evidence) -> str:
     """The sentences the model reads, numbered as it cites them, with outlet and date."""
-    from qa.timeline import with_days
-    from qa.types import byline
+    from qa.pipeline import byline, with_days
 
     lines = ["[bold]Evidence[/bold]"]
     for n, e in enumerate(evidence, start=1):
@@ -279,7 +276,7 @@ def _evidence_block(evidence) -> str:
 
 def _timeline_block(events) -> str:
     """One line per event, earliest first: its day (and the words that gave it), the sentence, its citation."""
-    from qa.types import byline
+    from qa.pipeline import byline
 
     lines = ["\n[bold]Timeline[/bold]"]
     for event in events:
@@ -293,7 +290,7 @@ def _timeline_block(events) -> str:
 
 def _print_sources(answer, notes: Console = console) -> None:
     """The cited sources, unsupported sentences, and model and timings on `notes` (stderr for `qa ask`)."""
-    from qa.types import byline
+    from qa.pipeline import byline
 
     for note in answer.notes:
         notes.print(f"[dim]{escape(note)}[/dim]")
@@ -472,7 +469,7 @@ def log(context: click.Context, limit: int, as_json: bool, index_dir: Path | Non
 def log_show(entry_id: int, as_json: bool, index_dir: Path | None) -> None:
     """One logged question in full: answer, citations, timings, and the settings it was answered with."""
     from qa import pipeline
-    from qa.conversation import Turn
+    from qa.pipeline import Turn
 
     settings = _settings(index_dir=index_dir)
     with _one_line_errors(pipeline.history.HistoryError):
@@ -524,8 +521,6 @@ def _seconds(value: float | None) -> str:
 
 def _settings_changed(fingerprint: dict) -> str:
     """The settings of a logged answer that differ from the defaults, as `name = value`."""
-    from qa.config import Settings
-
     defaults = {name: value for name, _, value in describe(Settings())}
     changed = [f"{name} = {value}" for name, value in fingerprint.get("settings", {}).items()
                if defaults.get(name) != value]
