@@ -23,16 +23,9 @@ import qa  # noqa: F401  (goes offline before gradio loads)
 import gradio as gr
 
 from qa import pipeline
-from qa.answer import READING, SEARCHING, WAITING, WRITING, QuestionError, Response, Stage
 from qa.config import ConfigError, Settings, load_settings
-from qa.conversation import Turn, to_markdown
-from qa.corpus import store_upload
-from qa.evidence import Evidence
-from qa.pipeline import IndexProblem, PeriodError
-from qa.llm import LLMError
-from qa.timeline import with_days
-from qa.types import byline
-from qa.web import is_url
+from qa.pipeline import (READING, SEARCHING, WAITING, WRITING, Evidence, IndexProblem, LLMError, PeriodError,
+                         QuestionError, Response, Stage, Turn, byline, is_url, store_upload, to_markdown, with_days)
 
 FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."

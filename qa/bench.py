@@ -25,9 +25,9 @@ from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import PrivateAttr
 
+from qa import pipeline as qa_pipeline
 from qa.config import Settings
-from qa.corpus import load_corpus
-from qa.types import Article
+from qa.pipeline import Article, Index, chunk_article, embedding_text, load_corpus, make_splitter
 
 PIPELINES = ("ours", "stock")
 STOCK_COLLECTION = "stock"
@@ -46,11 +46,8 @@ def bench_articles(paths: list[Path], limit: int | None = None, copies: int = 1)
 # --- ingest (child processes) ----------------------------------------------------------
 
 def ingest_ours(articles: list[Article], folder: Path) -> dict[str, Any]:
-    from qa.embed import get_embedder
-    from qa.index import Index, make_splitter
-
     settings = Settings(index_dir=folder)
-    embedder = get_embedder(settings.embed_batch_size)
+    embedder = qa_pipeline.embedder(settings)
     started = time.perf_counter()
     report = Index(settings, embedder, create=True).ingest(articles)
     seconds = time.perf_counter() - started
@@ -64,8 +61,6 @@ def ingest_ours(articles: list[Article], folder: Path) -> dict[str, Any]:
 
 def _sample_texts(articles: list[Article], splitter, embedder, settings: Settings) -> list[str]:
     """Embedding texts of up to RAW_SAMPLE chunks, from articles spread over the corpus (not all re-chunked)."""
-    from qa.index import chunk_article, embedding_text
-
     texts: list[str] = []
     for article in articles[:: max(1, len(articles) // 100)]:
         texts += [embedding_text(article, chunk, embedder, settings) for chunk in chunk_article(article, splitter)]
@@ -93,10 +88,9 @@ def stock_index(folder: Path, embedder, articles: list[Article] | None = None):
 
 
 def stock_embedder():
-    from qa.embed import get_embedder
     from llama_index.core.base.embeddings.base import DEFAULT_EMBED_BATCH_SIZE
 
-    return get_embedder(DEFAULT_EMBED_BATCH_SIZE)
+    return qa_pipeline.embedder(Settings(embed_batch_size=DEFAULT_EMBED_BATCH_SIZE))
 
 
 def ingest_stock(articles: list[Article], folder: Path) -> dict[str, Any]:
@@ -151,12 +145,10 @@ def _peak_rss_kb() -> int:
 
 def _ours_search_ms(folder: Path, articles: list[Article], queries: int = 50) -> list[float]:
     """Warm retrieval latencies on titles of the indexed articles (used by the scaling runs)."""
-    from qa import pipeline
-
     settings = Settings(index_dir=folder)
     titles = [a.title for a in articles[:queries] if a.title] or ["news"]
-    pipeline.search(settings, titles[0], top_k=10)  # warm: models and BM25 loaded
-    return _timed(lambda q: pipeline.search(settings, q, top_k=10), titles)[1]
+    qa_pipeline.search(settings, titles[0], top_k=10)  # warm: models and BM25 loaded
+    return _timed(lambda q: qa_pipeline.search(settings, q, top_k=10), titles)[1]
 
 
 # --- retrieval and answers (this process) ------------------------------------------------
@@ -175,8 +167,6 @@ def retrieval(pipeline: str, folder: Path, items: list, top_k: int = 10) -> dict
     from qa.evaluate import evidence_scores
 
     if pipeline == "ours":
-        from qa import pipeline as qa_pipeline
-
         settings = Settings(index_dir=folder)
         qa_pipeline.search(settings, "warm up", top_k=top_k)
         found, millis = _timed(lambda q: qa_pipeline.search(settings, q, top_k=top_k), [i.question for i in items])
@@ -208,8 +198,6 @@ def _pct(values: list[float], pct: float) -> float | None:
 def answer_once(pipeline: str, folder: Path, question: str) -> dict[str, float]:
     """One question with the local model: time to first token, total, tokens/s after the first, and
     the prompt tokens the model read (both pipelines drive the same model, which counts them)."""
-    from qa import pipeline as qa_pipeline
-
     settings = Settings(index_dir=folder)
     model = qa_pipeline.llm(settings)
     read_before = model.tokens_read
@@ -236,8 +224,6 @@ _engines: dict[Path, Any] = {}
 
 
 def _stock_engine(folder: Path, settings: Settings):
-    from qa import pipeline as qa_pipeline
-
     if folder not in _engines:
         _engines[folder] = stock_index(folder, stock_embedder()).as_query_engine(
             llm=StockLLM(qa_pipeline.llm(settings), settings), similarity_top_k=settings.top_k, streaming=True)

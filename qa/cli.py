@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 
 import qa  # noqa: F401  (goes offline before anything heavy loads)
-from qa.config import ConfigError, describe, load_settings
+from qa.config import ConfigError, Settings, describe, load_settings
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -46,9 +47,7 @@ def _settings(**overrides):
 @contextlib.contextmanager
 def _one_line_errors(*also: type[Exception]):
     """An expected failure (index, setting, question, model, file; and `also`) becomes one `error:` line."""
-    from qa.answer import QuestionError
-    from qa.pipeline import IndexProblem
-    from qa.llm import LLMError
+    from qa.pipeline import IndexProblem, LLMError, QuestionError
 
     try:
         yield
@@ -58,8 +57,16 @@ def _one_line_errors(*also: type[Exception]):
 
 def _period_options(command):
     """--since/--until: only articles published in that period (YYYY-MM-DD, YYYY-MM or YYYY)."""
-    command = click.option("--until", metavar="DATE", help="Only articles published on or before DATE (YYYY-MM-DD, YYYY-MM or YYYY).")(command)
-    return click.option("--since", metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD, YYYY-MM or YYYY).")(command)
+    command = click.option("--until", metavar="DATE",
+                           help="Only articles published on DATE or earlier (2023-02-04, 2023-02 or 2023).")(command)
+    return click.option("--since", metavar="DATE",
+                        help="Only articles published on DATE or later (2023-02-04, 2023-02 or 2023).")(command)
+
+
+def _example(*commands: str) -> str:
+    """A command's --help epilog: one example, kept as written (click's \\b), so each line must fit
+    80 columns with the 4 columns of indent (tests/test_cli.py checks)."""
+    return "\b\nExample:\n" + "\n".join(f"  {command}" for command in commands)
 
 
 def _period(since: str | None, until: str | None):
@@ -75,33 +82,33 @@ def _period(since: str | None, until: str | None):
 def _history_warnings():
     """A history log that could not be written is a `warning:` line once the block ends (the answer
     still comes); other warnings show as they would have."""
-    from qa.history import HistoryWarning
+    from qa.pipeline import history
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", HistoryWarning)
+        warnings.simplefilter("always", history.HistoryWarning)
         try:
             yield
         finally:
             for warning in caught:
-                if issubclass(warning.category, HistoryWarning):
+                if issubclass(warning.category, history.HistoryWarning):
                     console.print(f"[yellow]warning:[/yellow] {escape(str(warning.message))}")
                 else:
                     warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_example("qa ingest corpus/", "qa ask \"Why was Blinken's trip to China cancelled?\""))
 @click.version_option(qa.__version__, prog_name="qa")
 @click.option("--chroma-url", metavar="URL", help="Keep chunks and vectors on this Chroma server (QA_CHROMA_URL).")
 def main(chroma_url: str | None) -> None:
     """Ask questions of a folder of news articles; every answer cites its passages.
 
-    \b
-    Start with:  qa ingest corpus/        then:  qa ask "why was the trip cancelled?"
-    Settings come from qa.toml and QA_* environment variables (see `qa config`).
+    Ingest the articles once, then ask. Settings come from qa.toml and QA_* environment variables
+    (see `qa config`).
     """
 
 
-@main.command()
+@main.command(epilog=_example("qa ingest corpus/ --feeds feeds.txt"))
 @click.argument("paths", nargs=-1)
 @click.option("--feeds", "feeds_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="A file of feed or page URLs, one a line (# comments).")
@@ -167,7 +174,7 @@ def ingest(paths: tuple[str, ...], feeds_file: Path | None, index_dir: Path | No
         raise QAError("nothing could be ingested" + (": " + "; ".join(map(str, corpus.problems[:3])) if corpus.problems else ""))
 
 
-@main.command()
+@main.command(epilog=_example('qa search "balloon over Montana" -k 5 --since 2023-02'))
 @click.argument("query")
 @click.option("-k", "top_k", type=click.IntRange(1, 100), help="Passages to return (default: top_k setting).")
 @click.option("--json", "as_json", is_flag=True, help="Print passages as JSON.")
@@ -179,7 +186,7 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
            index_dir: Path | None, since: str | None, until: str | None) -> None:
     """Show the passages retrieval picks for QUERY, best first."""
     from qa import pipeline
-    from qa.types import byline
+    from qa.pipeline import byline
 
     if not query.strip():
         raise QAError("the query is empty")
@@ -204,7 +211,7 @@ def search(query: str, top_k: int | None, as_json: bool, no_hybrid: bool, doc_id
         out.print("   " + escape(snippet if len(snippet) <= 320 else snippet[:317] + "…"), "\n")
 
 
-@main.command()
+@main.command(epilog=_example('qa ask "Why was Blinken\'s trip to China cancelled?" --fast'))
 @click.argument("question")
 @click.option("-k", "top_k", type=click.IntRange(1, 50), help="Passages given to the model (default: top_k setting).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages, timings).")
@@ -246,7 +253,7 @@ def _render_live(start):
     from rich.spinner import Spinner
     from rich.text import Text
 
-    from qa.answer import READING, Stage
+    from qa.pipeline import READING, Stage
 
     draft = ""
     with Live(Spinner("dots", "searching the articles and loading the model…"), console=out,
@@ -265,8 +272,7 @@ def _render_live(start):
 
 def _evidence_block(evidence) -> str:
     """The sentences the model reads, numbered as it cites them, with outlet and date."""
-    from qa.timeline import with_days
-    from qa.types import byline
+    from qa.pipeline import byline, with_days
 
     lines = ["[bold]Evidence[/bold]"]
     for n, e in enumerate(evidence, start=1):
@@ -279,7 +285,7 @@ def _evidence_block(evidence) -> str:
 
 def _timeline_block(events) -> str:
     """One line per event, earliest first: its day (and the words that gave it), the sentence, its citation."""
-    from qa.types import byline
+    from qa.pipeline import byline
 
     lines = ["\n[bold]Timeline[/bold]"]
     for event in events:
@@ -293,7 +299,7 @@ def _timeline_block(events) -> str:
 
 def _print_sources(answer, notes: Console = console) -> None:
     """The cited sources, unsupported sentences, and model and timings on `notes` (stderr for `qa ask`)."""
-    from qa.types import byline
+    from qa.pipeline import byline
 
     for note in answer.notes:
         notes.print(f"[dim]{escape(note)}[/dim]")
@@ -319,7 +325,8 @@ def _timings_line(answer) -> str:
             f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
 
 
-@main.command("eval")
+@main.command("eval", epilog=_example("qa eval --gold eval/gold.jsonl --corpus corpus --corpus eval/articles \\",
+                                      "  --index .qa/eval-index --retrieval-only --min hit@10=0.9"))
 @click.option("--gold", "gold_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Gold questions (JSONL: id, question, answer, sources, keywords, answerable[, evidence, type]).")
 @click.option("--corpus", "corpus_paths", multiple=True, type=click.Path(path_type=Path),
@@ -437,7 +444,7 @@ def _print_comparison(deltas: list, flipped: list) -> None:
         out.print(f"{mark} {escape(item['id'])}: {escape(item['question'])}")
 
 
-@main.group("log", invoke_without_command=True)
+@main.group("log", invoke_without_command=True, epilog=_example("qa log --limit 5"))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="The N newest (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON, each with its whole answer.")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
@@ -465,14 +472,14 @@ def log(context: click.Context, limit: int, as_json: bool, index_dir: Path | Non
     out.print(_log_table(entries, title=str(settings.history_path)))
 
 
-@log.command("show")
+@log.command("show", epilog=_example("qa log show 12 --json"))
 @click.argument("entry_id", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON (answer, settings fingerprint).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
 def log_show(entry_id: int, as_json: bool, index_dir: Path | None) -> None:
     """One logged question in full: answer, citations, timings, and the settings it was answered with."""
     from qa import pipeline
-    from qa.conversation import Turn
+    from qa.pipeline import Turn
 
     settings = _settings(index_dir=index_dir)
     with _one_line_errors(pipeline.history.HistoryError):
@@ -493,22 +500,39 @@ def log_show(entry_id: int, as_json: bool, index_dir: Path | None) -> None:
     out.print(f"[dim]settings {entry.fingerprint_id}: {escape(_settings_changed(entry.fingerprint))}[/dim]")
 
 
-def _log_table(entries, title: str) -> Table:
-    """One line per logged answer: the question is cut to the width the other columns leave."""
-    headers = ("id", "time (UTC)", "question", "result", "model", "first / total s")
-    rows = []
-    for e in entries:
-        timings = e.answer.get("timings", {})
-        rows.append((str(e.id), _when(e.asked_at)[:16], e.question, "refused" if e.refused else "answered", e.model,
-                     f"{_seconds(timings.get('first_token_s'))} / {_seconds(timings.get('total_s'))}"))
-    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
-    others = sum(widths) - widths[2] + 3 * len(headers)  # a space either side of each column, one between
+# Columns of `qa log` that give way to the question, in the order they get what room is left
+# (`qa log show ID` has both).
+_LOG_OPTIONAL = ("first / total s", "model")
+
+
+def _log_table(entries, title: str, now: datetime | None = None) -> Table:
+    """One line per logged answer, and the question gets the room: the model and the timings show
+    only where every question still fits whole beside them; a question too long even alone is cut."""
+    now = now or datetime.now(timezone.utc)
+    cells = {
+        "id": [str(e.id) for e in entries],
+        "time (UTC)": [_short_when(e.asked_at, now) for e in entries],
+        "question": [e.question for e in entries],
+        "result": ["refused" if e.refused else "answered" for e in entries],
+        "model": [e.model for e in entries],
+        "first / total s": [f"{_seconds(t.get('first_token_s'))} / {_seconds(t.get('total_s'))}"
+                            for t in (e.answer.get("timings", {}) for e in entries)],
+    }
+    # A column takes its width and a space either side; the columns have one space between them.
+    space = {header: max(len(header), *map(len, column)) + 3 for header, column in cells.items()}
+    room = out.width + 1 - sum(space[header] for header in cells if header not in ("question", *_LOG_OPTIONAL))
+    shown = set(cells)
+    for header in _LOG_OPTIONAL:
+        if room - space[header] >= space["question"]:
+            room -= space[header]
+        else:
+            shown.discard(header)
     table = Table(box=SIMPLE_HEAD, show_edge=False, title=title, title_justify="left")
-    for header in headers:
+    for header in (header for header in cells if header in shown):
         table.add_column(header, no_wrap=True, overflow="ellipsis",
-                         justify="right" if header in ("id", headers[-1]) else "left",
-                         max_width=max(16, out.width - others) if header == "question" else None)
-    for row in rows:
+                         justify="right" if header in ("id", "first / total s") else "left",
+                         max_width=max(16, room - 3) if header == "question" else None)
+    for row in zip(*(cells[header] for header in cells if header in shown)):
         table.add_row(*map(escape, row))
     return table
 
@@ -518,28 +542,34 @@ def _when(asked_at: str) -> str:
     return asked_at[:19].replace("T", " ")
 
 
+def _short_when(asked_at: str, now: datetime) -> str:
+    """"05-01 10:00" of a UTC ISO time in `now`'s year; only the day, "2023-05-01", of an older one.
+    Absolute rather than "2h ago": a row reads the same tomorrow, and as `qa log show` gives it."""
+    when = _when(asked_at)
+    return when[5:16] if when[:4] == f"{now.year:04}" else when[:10]
+
+
 def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
 def _settings_changed(fingerprint: dict) -> str:
     """The settings of a logged answer that differ from the defaults, as `name = value`."""
-    from qa.config import Settings
-
     defaults = {name: value for name, _, value in describe(Settings())}
     changed = [f"{name} = {value}" for name, value in fingerprint.get("settings", {}).items()
                if defaults.get(name) != value]
     return "not the defaults: " + ", ".join(changed) if changed else "the defaults"
 
 
-@main.command()
+@main.command(epilog=_example("qa status --index .qa/eval-index --json"))
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def status(as_json: bool) -> None:
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+def status(as_json: bool, index_dir: Path | None) -> None:
     """What the index holds."""
     from qa import pipeline
 
     with _one_line_errors():
-        info = pipeline.index_status(_settings())
+        info = pipeline.index_status(_settings(index_dir=index_dir))
     if as_json:
         out.print_json(json.dumps(info))
     elif not info["exists"]:
@@ -549,7 +579,7 @@ def status(as_json: bool) -> None:
                   f"embedding {info['embedding']['model']}, chunks of {info['chunking']['chunk_size']} word pieces")
 
 
-@main.command("config")
+@main.command("config", epilog=_example("QA_TOP_K=8 qa config"))
 def show_config() -> None:
     """Every setting, its environment variable and its current value."""
     table = Table("setting", "env var", "value")
@@ -558,7 +588,7 @@ def show_config() -> None:
     out.print(table)
 
 
-@main.command()
+@main.command(epilog=_example("qa bench --corpus corpus.jsonl --gold dev.jsonl --articles 50 --scales 1,4"))
 @click.option("--corpus", "corpus_paths", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
               help="Articles to ingest (repeatable), e.g. the MultiHop-RAG corpus.jsonl.")
 @click.option("--gold", "gold_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),

@@ -18,11 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from qa.answer import Answer, cited_numbers, split_sentences
-from qa.config import Settings, describe
-from qa.evidence import Evidence
-from qa.timeframe import Period
-from qa.types import Passage
+from qa import pipeline
+from qa.config import Settings
+from qa.pipeline import Answer, Evidence, LLMError, Passage, Period, cited_numbers, run_fingerprint, split_sentences
 
 RETRIEVAL_DEPTH = 10
 RETRIEVAL_METRICS = ["hit@4", "hit@10", "recall@10", "mrr@10"]
@@ -270,8 +268,6 @@ def evaluate(items: list[GoldItem], settings: Settings, *, search: Callable[...,
 
 
 def _score_answer(result: ItemResult, item: GoldItem, answer: Callable[[str], Answer]) -> None:
-    from qa.llm import LLMError
-
     try:
         got = answer(item.question)
     except LLMError as error:
@@ -392,22 +388,6 @@ def fingerprint(gold_path: Path, settings: Settings, manifest: Any, model: str |
     return {"gold": {"path": str(gold_path), "sha256": _sha(gold_path)}, **run_fingerprint(settings, manifest, model)}
 
 
-def run_fingerprint(settings: Settings, manifest: Any, model: str | None) -> dict[str, Any]:
-    """What an answer depends on besides the question: the index, model, prompts and every setting
-    (an eval report's config; the history log keeps one per logged answer)."""
-    from qa.prompts import template_files
-
-    return {
-        "index": {"dir": str(settings.index_dir), "articles": len(manifest.articles),
-                  "chunk_stamp": manifest.chunk_stamp, "embedding": manifest.embedding,
-                  "chunking": manifest.chunking},
-        "model": model,
-        "prompts": {p.name: _sha(p) for p in template_files()},
-        # Every setting (the answer thresholds too), as `qa config` shows it: no login password.
-        "settings": {name: value for name, _, value in describe(settings)},
-    }
-
-
 def report(results: list[ItemResult], config: dict[str, Any]) -> dict[str, Any]:
     return {"summary": summarize(results), "by_type": by_type(results),
             "items": [asdict(r) for r in results], "config": config}
@@ -496,8 +476,6 @@ def run(gold_path: Path, settings: Settings, *, retrieval_only: bool = False, li
         on_progress: Callable[[], None] | None = None) -> tuple[dict[str, Any], list[ItemResult]]:
     """Evaluate a gold file against the index in `settings` (only articles published in `period`,
     when given); returns (report, results)."""
-    from qa import pipeline
-
     items = load_gold(gold_path)
     if sample:
         items = stratified_sample(items, sample)

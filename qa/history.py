@@ -35,7 +35,7 @@ BUSY_TIMEOUT_S = 0.5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fingerprints (
     id TEXT PRIMARY KEY,            -- a hash of the fingerprint
-    fingerprint TEXT NOT NULL       -- JSON: index, model, prompts, every setting (qa.evaluate.run_fingerprint)
+    fingerprint TEXT NOT NULL       -- JSON: index, model, prompts, every setting (qa.fingerprint.run_fingerprint)
 );
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY,

@@ -1,4 +1,7 @@
-"""The functions every front end (CLI, UI, eval) calls; models and indexes load once per process."""
+"""The one door of the core: every front end (CLI, UI, eval, bench) imports from here, and from
+`qa.config` for the settings, never from the modules behind it; `__all__` is the list
+(tests/test_imports.py holds every front end to it). Models and indexes load once per process.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,39 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from qa import history
+from qa import conversation, history
+from qa.answer import (READING, SEARCHING, WAITING, WRITING, Answer, QuestionError, Response, Stage, check_question,
+                       cited_numbers, evidence_for, split_sentences, stream_answer as _stream)
 from qa.config import Settings
-from qa.corpus import LoadedCorpus, load_corpus
+from qa.conversation import Turn, to_markdown
+from qa.corpus import LoadedCorpus, load_corpus, store_upload
 from qa.embed import Embedder, get_embedder
-from qa.index import Index, IndexProblem, IngestReport, Manifest, manifest_digest
+from qa.evidence import Evidence
+from qa.fingerprint import run_fingerprint
+from qa.index import (Index, IndexProblem, IngestReport, Manifest, chunk_article, embedding_text, make_splitter,
+                      manifest_digest)
+from qa.llm import LLMError, get_llm
 from qa.retrieve import Retriever
 from qa.timeframe import Period, PeriodError, period_between
-from qa.types import Passage
+from qa.timeline import with_days
+from qa.types import Article, Passage, byline
 from qa.web import articles_from_urls, is_url, read_url_list
 
 
-__all__ = ["IndexProblem", "Period", "PeriodError", "period_between", "IngestResult", "ingest", "search",
-           "stream_answer", "ask", "context", "retriever", "llm", "index_status", "index_mismatch", "articles",
-           "scope_doc_ids", "remove", "standalone_question", "history"]
+__all__ = [
+    # What the pipeline does.
+    "ingest", "IngestResult", "search", "stream_answer", "ask", "context", "standalone_question", "retriever", "llm",
+    "embedder", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "history",
+    "run_fingerprint",
+    # What it gives back, and how it fails.
+    "Answer", "Response", "Stage", "SEARCHING", "WAITING", "READING", "WRITING", "Evidence", "Passage", "Article",
+    "Turn", "IndexProblem", "QuestionError", "LLMError", "PeriodError",
+    # Reading its input and showing its output.
+    "Period", "period_between", "is_url", "store_upload", "byline", "with_days", "to_markdown",
+    "split_sentences", "cited_numbers",
+    # The stages one by one, which `qa bench` times against a stock llama-index pipeline.
+    "load_corpus", "Index", "make_splitter", "chunk_article", "embedding_text",
+]
 
 
 @dataclass
@@ -88,8 +110,6 @@ def search(settings: Settings, query: str, *, top_k: int | None = None, hybrid: 
 
 def context(settings: Settings, question: str, passages: list[Passage]):
     """What the model reads of `passages` for `question` (the evidence stage), and its length in word pieces."""
-    from qa.answer import evidence_for
-
     found = retriever(settings)
     evidence = evidence_for(question, found.analyse(question), passages, settings=settings, retriever=found)
     return evidence, sum(len(found.embedder.tokenize(e.text)) for e in evidence)
@@ -109,8 +129,6 @@ def index_status(settings: Settings) -> dict:
 
 
 def llm(settings: Settings):
-    from qa.llm import get_llm
-
     return get_llm(settings)
 
 
@@ -126,9 +144,6 @@ def stream_answer(settings: Settings, question: str, *, doc_ids: list[str] | Non
     `overrides` change answer-time settings for this question only (top_k, hybrid, temperature, fast,
     history).
     """
-    from qa.answer import check_question, stream_answer as _stream
-    from qa.evaluate import run_fingerprint
-
     check_question(question, settings)  # fail fast, before loading anything
     given = {name: value for name, value in overrides.items() if value is not None}
     # The model loads while the index opens and the evidence is chosen: on a cold start the
@@ -156,15 +171,11 @@ def ask(settings: Settings, question: str, **kwargs):
 
 def standalone_question(settings: Settings, question: str, history: list) -> str:
     """A follow-up question rewritten to stand alone (unchanged when it already does)."""
-    from qa.conversation import standalone_question as rewrite
-
-    return rewrite(question, history, llm(settings))
+    return conversation.standalone_question(question, history, llm(settings))
 
 
 def articles(settings: Settings) -> list[dict]:
     """The indexed articles (doc_id, title, source, published_at, chunks), in doc_id order."""
-    from qa.index import Manifest
-
     manifest = Manifest.read(settings.manifest_path)
     entries = manifest.articles if manifest else {}
     return [{"doc_id": doc_id, **{key: entry.get(key, "") for key in ("title", "source", "published_at", "chunks")}}

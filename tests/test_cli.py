@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, ROOT
 from qa.cli import main
+from qa.config import Settings
 
 
 @pytest.fixture
@@ -226,3 +231,69 @@ def test_eval_rejects_bad_gold_and_bad_minimums(run, tmp_path, default_index):
     assert result.exit_code == 1 and f"{bad}:1: missing field 'answer'" in result.stderr
     result = run("eval", "--gold", str(GOLD), "--min", "accuracy=0.5")
     assert result.exit_code == 1 and "expected METRIC=VALUE" in result.stderr
+
+
+# --- an 80-column terminal -----------------------------------------------------------------
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's words, the groups' own included: (), ("ask",), ("log",), ("log", "show"), …"""
+    paths = [prefix]
+    for name, command in sorted(group.commands.items()):
+        paths += _command_paths(command, prefix + (name,)) if isinstance(command, click.Group) else [prefix + (name,)]
+    return paths
+
+
+def test_every_help_fits_80_columns_and_shows_an_example(run, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    paths = _command_paths(main)
+    assert {("ask",), ("log", "show"), ("status",)} <= set(paths)
+    for path in paths:
+        shown = run(*path, "--help")
+        assert shown.exit_code == 0, (path, shown.output)
+        assert [line for line in shown.stdout.splitlines() if len(line) > 80] == [], path
+        assert "Example:\n    qa " in shown.stdout or "Example:\n    QA_" in shown.stdout, (path, shown.stdout)
+
+
+def test_status_takes_an_index_folder(run, tmp_path, default_index):
+    found = run("status", "--index", str(default_index.index_dir), "--json")
+    assert found.exit_code == 0, found.stderr
+    assert json.loads(found.stdout)["articles"] == 5
+    missing = run("status", "--index", str(tmp_path / "none"))
+    assert missing.exit_code == 0 and f"No index at {tmp_path / 'none'}" in missing.stdout
+
+
+def test_log_at_80_columns_shows_the_whole_question_and_a_short_time(run, tmp_path, default_index, monkeypatch):
+    """A real 80-column `qa log` (its own process, COLUMNS=80) after a `qa ask` answered by a model
+    with a long name: the question is whole, the time "MM-DD HH:MM"; the model gives way."""
+    from fake_openai import FakeOpenAI, citing
+    from qa import history
+
+    index = tmp_path / "index"
+    shutil.copytree(default_index.index_dir, index, ignore=shutil.ignore_patterns("history.sqlite3*"))
+    question = "Why was Blinken's trip to China cancelled?"
+    with FakeOpenAI() as server:
+        server.reply = citing("shot down", "A Chinese balloon was shot down [{n}].")
+        for name, value in (("OPENAI_BASE_URL", server.url), ("QA_LLM", "openai"),
+                            ("QA_OPENAI_MODEL", "qwen2.5-coder-1.5b-instruct"), ("QA_LLM_RETRIES", "0")):
+            monkeypatch.setenv(name, value)
+        assert run("ask", question, "--index", str(index)).exit_code == 0
+    [entry] = history.entries(Settings(index_dir=index))
+    listed = subprocess.run([sys.executable, "-m", "qa", "log", "--index", str(index)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert listed.returncode == 0, listed.stderr
+    title, *table = listed.stdout.splitlines()
+    assert title == str(index / "history.sqlite3") and max(map(len, table)) <= 80, listed.stdout
+    rows = [line for line in table if question in line]
+    assert len(rows) == 1, listed.stdout
+    row = rows[0]
+    day, minute = entry.asked_at[5:10], entry.asked_at[11:16]
+    assert re.match(rf"\s*{entry.id}\s+{day} {minute}\s+{re.escape(question)}\s+answered\s*$", row), row
+
+
+def test_log_times_name_the_year_only_when_it_is_not_this_one():
+    from qa.cli import _short_when
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    assert _short_when("2026-12-06T23:10:05+00:00", now) == "12-06 23:10"
+    assert _short_when("2026-01-01T00:00:00+00:00", now) == "01-01 00:00"
+    assert _short_when("2025-12-31T23:59:59+00:00", now) == "2025-12-31"

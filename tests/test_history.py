@@ -18,7 +18,7 @@ from qa import history, pipeline
 from qa.answer import Answer, Citation
 from qa.cli import main
 from qa.config import Settings, load_settings
-from qa.evaluate import run_fingerprint
+from qa.fingerprint import run_fingerprint
 from qa.history import HistoryWarning
 from qa.index import Manifest
 from qa.types import Passage
