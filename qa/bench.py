@@ -288,28 +288,44 @@ def cold_ask(folder: Path, question: str) -> dict[str, float]:
 # --- serving --------------------------------------------------------------------------
 
 def stop_to_next(folder: Path, stopped_question: str, next_question: str, *, when: str) -> dict[str, float]:
-    """An answer stopped `when` the model is "reading" its prompt or "writing" its reply, and the next
-    question asked at once: how long that question waited for the model after its evidence was out
-    (0 when the stop freed it), and its first token counted from the stop."""
+    """An answer stopped from another thread (as the UI's stop button does) while the model is
+    "reading" its prompt or "writing" its reply, and the next question asked at once: how long that
+    question waited for the model after its evidence was out (about 0 when the stop freed it at once),
+    and its first token counted from the stop."""
+    import threading
+
     from qa import pipeline as qa_pipeline
-    from qa.answer import READING, Stage
 
     settings = Settings(index_dir=folder, history=False)
     stopped = qa_pipeline.stream_answer(settings, stopped_question)
-    for item in stopped:
-        if (isinstance(item, Stage) and item.name == READING and when == "reading") or isinstance(item, str):
-            break
+    reached = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in stopped:
+                if isinstance(item, str) or (when == "reading" and isinstance(item, qa_pipeline.Stage)
+                                             and item.name == qa_pipeline.READING):
+                    reached.set()
+        except qa_pipeline.LLMError:  # stopped mid-call
+            pass
+        reached.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reached.wait()
     if when == "reading":
-        time.sleep(0.5)  # well into reading the prompt
+        time.sleep(1.0)  # the evidence is out; the (warm) model is reading the prompt
     started = time.perf_counter()
-    stopped.close()
+    stopped.stop()
     following = qa_pipeline.stream_answer(settings, next_question)
     first_at = None
     for item in following:
         if isinstance(item, str) and first_at is None:
             first_at = time.perf_counter()
+    reader.join()
     return {"model_wait_s": following.answer.timings.get("model_wait_s", 0.0),
-            "first_token_after_stop_s": (first_at or time.perf_counter()) - started}
+            "first_token_after_stop_s": (first_at or time.perf_counter()) - started,
+            "first_token_s": following.answer.timings.get("first_token_s", 0.0)}
 
 
 def serving_load(folder: Path, questions: list[str], clients: int = 8) -> dict[str, Any]:
