@@ -129,6 +129,7 @@ def test_calls_on_an_ended_turn_fail_at_once_and_never_run(model):
         list(turn.stream(COUNT, max_tokens=4, temperature=0.0))
 
 
+@pytest.mark.full
 def test_an_answer_stopped_from_another_thread_frees_the_model_and_logs_nothing(default_index):
     """`Response.stop()` from a thread that is not iterating it (the UI's stop button, a closed page)."""
     from dataclasses import replace

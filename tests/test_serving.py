@@ -37,6 +37,7 @@ def client(url: str):
 
 @pytest.mark.server
 @pytest.mark.model
+@pytest.mark.full
 def test_one_client_cannot_hold_more_than_its_share(fast_app):
     """Three questions at once from one API client (one session): two are answered, the third is
     told why not, at once."""
@@ -94,6 +95,7 @@ def visible_elements(url: str) -> dict[str, bool]:
 
 @pytest.mark.server
 @pytest.mark.model
+@pytest.mark.full
 def test_a_read_only_ui_hides_ingest_and_remove(read_only_app, app_url):
     shown = visible_elements(read_only_app)
     assert not any(shown[name] for name in ("uploads", "urls", "ingest", "remove")), shown
