@@ -258,7 +258,7 @@ def llama_server(folder: Path):
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path(LLAMA_SERVER_MODEL)),
                "--model_alias", LLAMA_SERVER_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                "--n_threads", threads, "--n_threads_batch", threads,
-               # Its defaults keep logits for every prompt token (slower reading) and mlock the model.
+               # Its defaults keep the logits of every prompt token, which nothing here reads, and mlock the model.
                "--logits_all", "False", "--use_mlock", "False", "--verbose", "False"]
     url = f"http://127.0.0.1:{port}/v1"
     log = folder / f"llama-server-{port}.log"
