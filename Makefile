@@ -1,4 +1,4 @@
-# The set-up commands (see README): `make demo`, `make test` (quick tier) and `make test-all` (everything).
+# The set-up commands (see README and docs/install.md): `make demo`, `make test` (quick tier) and `make test-all` (everything).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

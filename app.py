@@ -576,7 +576,7 @@ def build() -> gr.Blocks:
                         fast = gr.Radio([("Accurate (1.5B)", False), ("Fast (0.5B)", True)], value=SETTINGS.fast,
                                         label="Local model", elem_id="fast",
                                         info="The fast one reads the evidence about twice as fast and is right less "
-                                             "often (README: Models). QA_FAST",
+                                             "often (docs/how-it-works.md: Models). QA_FAST",
                                         visible=SETTINGS.llm == "local" and not SETTINGS.llm_model_path)
         editable = not read_only(SETTINGS)
         with gr.Tab("Corpus"):

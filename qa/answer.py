@@ -417,7 +417,7 @@ def answer_or_refuse(messages: list[dict[str, str]], llm: LLM, settings: Setting
     The 1.5B opens with the refusal mark on answerable questions whose answer sentence is in front of
     it (and quotes that sentence when its refusal shows the closest one); the logit gap between the
     refusal and its best other opening separates those from the questions the articles do not answer
-    (see README: "Refusals the model is not sure of"). A forced answer is checked like any other:
+    (see docs/question-rules.md: "Refusals the model is not sure of"). A forced answer is checked like any other:
     its citations must be supported by their evidence."""
     if settings.refusal_margin <= 0:
         return "", {}

@@ -546,7 +546,7 @@ def _fmt(value: Any) -> str:
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    """The side-by-side table (Markdown, as in the README), then scaling and cold start."""
+    """The side-by-side table (Markdown, as in docs/speed-and-scale.md), then scaling and cold start."""
     lines = ["| figure | newsqa | stock llama-index | newsqa ÷ stock |", "|---|---|---|---|"]
     for section, key, label, better in FIGURES:
         pair = results.get(section)

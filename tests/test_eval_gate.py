@@ -5,7 +5,7 @@ minimums below; `make test-all` runs them.
 The minimums sit one to two questions below what was measured, so noise does not fail CI but a
 broken retriever (evidence ranking), evidence stage or weaker answerer does. Measured with
 `qa eval` (qwen2.5-coder-1.5b-instruct, 512-word-piece chunks, sentence search, evidence from 20
-passages at rank weight 0.5, 2026-12-02; README "Evaluation results"). Gold, 71 questions:
+passages at rank weight 0.5, 2026-12-02; docs/evaluation.md). Gold, 71 questions:
 answer_accuracy 0.592, refusal_accuracy 0.775, citation_precision 0.788, citation_support 0.780,
 hit@10 1.000, evidence_mrr@10 0.840, evidence_recall@10 0.933, context_evidence_recall 0.813; by
 type single_fact 0.833, paraphrase 0.750, yes_no 0.500. Natural, 64 questions: answer_accuracy
