@@ -64,6 +64,7 @@ def test_a_stream_closed_by_another_thread_frees_the_model(model, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.full
 def test_a_turn_ended_mid_prompt_stops_reading_it(model):
     """Ending a turn while the model reads a long prompt aborts the read part-way (llama.cpp's abort
     callback), instead of finishing the whole prompt first."""
@@ -107,6 +108,7 @@ def test_waiting_turns_see_their_place_and_skip_an_abandoned_one(model):
             turn.end()
 
 
+@pytest.mark.full
 def test_a_served_turn_that_goes_quiet_is_ended():
     """A reader that vanishes without closing anything loses its turn after the idle timeout."""
     model = get_llm(Settings(fast=True, model_idle_timeout=1.0))
