@@ -16,17 +16,22 @@ QUESTIONS = ["Why was Blinken's trip to China cancelled?", "What did the balloon
              "Who is Daniel Kritenbrink?", "What did China say the balloon was?"]
 
 
-@pytest.fixture(scope="module")
-def fast_app(tmp_path_factory, embedder):
-    """app.py with the bundled 0.5B (the queue is what is tested, not the answers' quality)."""
+def served(tmp_path_factory, name: str, env: dict[str, str]):
+    """app.py over its own index of the default corpus, with `env` on top; yields its URL."""
     from qa import pipeline
     from qa.config import Settings
 
-    folder = tmp_path_factory.mktemp("serving")
+    folder = tmp_path_factory.mktemp(name)
     settings = Settings(index_dir=folder / "index")
     pipeline.ingest(settings, [CORPUS])
-    with app_server({"QA_INDEX_DIR": str(settings.index_dir), "QA_FAST": "true"}, folder) as url:
+    with app_server({"QA_INDEX_DIR": str(settings.index_dir), **env}, folder) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def fast_app(tmp_path_factory, embedder):
+    """app.py with the bundled 0.5B (the queue is what is tested, not the answers' quality)."""
+    yield from served(tmp_path_factory, "serving", {"QA_FAST": "true"})
 
 
 def client(url: str):
@@ -75,14 +80,7 @@ def test_eight_clients_at_once_each_get_their_own_answer(fast_app):
 
 @pytest.fixture(scope="module")
 def read_only_app(tmp_path_factory, embedder):
-    from qa import pipeline
-    from qa.config import Settings
-
-    folder = tmp_path_factory.mktemp("read-only")
-    settings = Settings(index_dir=folder / "index")
-    pipeline.ingest(settings, [CORPUS])
-    with app_server({"QA_INDEX_DIR": str(settings.index_dir), "QA_READ_ONLY": "true"}, folder) as url:
-        yield url
+    yield from served(tmp_path_factory, "read-only", {"QA_READ_ONLY": "true"})
 
 
 def visible_elements(url: str) -> dict[str, bool]:
