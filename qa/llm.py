@@ -432,14 +432,17 @@ class OpenAILLM:
             response = self._client.chat.completions.create(
                 model=self.name, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True)
             accepted = True
-            for chunk in response:
-                received = True
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                if choice.delta and choice.delta.content:
-                    yield choice.delta.content
-                finished = finished or choice.finish_reason is not None
+            # Closed when the reader stops early too: otherwise the server writes the rest of the answer
+            # for no one, and the next question waits for it (llama.cpp's server: a connection it sees closed).
+            with response:
+                for chunk in response:
+                    received = True
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+                    finished = finished or choice.finish_reason is not None
         except openai.APITimeoutError:
             raise LLMError(f"the model server at {self.base_url} did not answer within {self.timeout:g}s") from None
         except openai.AuthenticationError:

@@ -242,9 +242,9 @@ class LlamaServer:
 
 
 @contextlib.contextmanager
-def llama_server(folder: Path):
-    """`python -m llama_cpp.server` serving the bundled 0.5B on a free 127.0.0.1 port; yields a `LlamaServer`.
-    Without the `server` extra it skips (a failure in CI)."""
+def llama_server(folder: Path, *options: str):
+    """`python -m llama_cpp.server` serving the bundled 0.5B on a free 127.0.0.1 port, with more command-line
+    `options`; yields a `LlamaServer`. Without the `server` extra it skips (a failure in CI)."""
     import importlib.util
     import sys
 
@@ -259,7 +259,7 @@ def llama_server(folder: Path):
                "--model_alias", LLAMA_SERVER_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                "--n_threads", threads, "--n_threads_batch", threads,
                # Its defaults keep the logits of every prompt token, which nothing here reads, and mlock the model.
-               "--logits_all", "False", "--use_mlock", "False", "--verbose", "False"]
+               "--logits_all", "False", "--use_mlock", "False", "--verbose", "False", *options]
     url = f"http://127.0.0.1:{port}/v1"
     log = folder / f"llama-server-{port}.log"
     with serving(command, f"{url}/models", log, timeout=120) as process:
@@ -268,6 +268,7 @@ def llama_server(folder: Path):
 
 @pytest.fixture(scope="session")
 def openai_server(tmp_path_factory) -> LlamaServer:
-    """One llama.cpp server for the session's tests that do not kill it."""
-    with llama_server(tmp_path_factory.mktemp("llama-server")) as server:
+    """One llama.cpp server for the session's tests that do not kill it, set up as docs/openai-servers.md
+    advises for a server the UI and the CLI share: a new request waits for the one running."""
+    with llama_server(tmp_path_factory.mktemp("llama-server"), "--interrupt_requests", "False") as server:
         yield server

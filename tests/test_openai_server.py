@@ -9,6 +9,7 @@ request, and a prompt longer than its context window. The error shapes a real se
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import socket
@@ -33,8 +34,8 @@ pytestmark = [pytest.mark.server, pytest.mark.full, pytest.mark.model]
 # The 0.5B answers this one on this path; it refuses "Why was Blinken's trip to China cancelled?", which
 # the local backend's logit rules make it answer (see docs/openai-servers.md).
 POSTPONED = "Why did Blinken postpone his trip to China?"
-# Long answers, so that a kill after the first delta lands mid-answer.
-COUNTING = [{"role": "user", "content": "Count from 1 to 100, one number a line."}]
+# A long answer (the 0.5B writes to any max_tokens; asked to count, it writes a short script), and a short one.
+STORY = [{"role": "user", "content": "Write a 600-word story about a lighthouse keeper."}]
 SHORT = [{"role": "user", "content": "Say yes."}]
 
 
@@ -114,24 +115,51 @@ def test_a_timeout_shorter_than_prompt_reading_is_honoured(openai_server, use_se
     assert 0.5 <= waited < 5, waited
 
 
-def test_a_stream_another_request_interrupts_is_an_error_not_a_short_answer(openai_server, monkeypatch):
-    # llama.cpp's server ends a stream with [DONE], and no finish_reason, when another request arrives.
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
-    llm = OpenAILLM(Settings(llm="openai", openai_model=LLAMA_SERVER_ALIAS, llm_retries=0))
-    deltas, other = [], None
-    with ThreadPoolExecutor(1) as pool, pytest.raises(LLMError) as caught:
-        for delta in llm.stream(COUNTING, max_tokens=300, temperature=0.0):
-            if other is None:
-                other = pool.submit(lambda: list(llm.stream(SHORT, max_tokens=2, temperature=0.0)))
-            deltas.append(delta)
-    assert str(caught.value).startswith(f"the model server at {openai_server.url} stopped before finishing the answer")
-    assert "100" not in "".join(deltas)
-    assert other.result()  # the request that interrupted it was answered
+def _llm(server: LlamaServer, monkeypatch) -> OpenAILLM:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    return OpenAILLM(Settings(llm="openai", openai_model=LLAMA_SERVER_ALIAS, llm_retries=0))
+
+
+def test_a_reader_who_stops_frees_the_server_for_the_next_question(openai_server, monkeypatch):
+    # The session's server lets a new request wait for the running one; a reply nobody reads any more
+    # would hold the model until its last token, unless its connection is closed.
+    llm = _llm(openai_server, monkeypatch)
+    started = time.perf_counter()
+    assert list(llm.stream(SHORT, max_tokens=2, temperature=0.0))
+    alone = time.perf_counter() - started
+    # The openai client's stream is in a reference cycle: left to itself it is closed whenever the
+    # garbage collector next runs, which may be long after (here: never, until the check is done).
+    gc.disable()
+    try:
+        unread = llm.stream(STORY, max_tokens=600, temperature=0.0)
+        next(unread)
+        unread.close()  # what a stopped question does to its model stream
+        started = time.perf_counter()
+        assert list(llm.stream(SHORT, max_tokens=2, temperature=0.0))
+        waited = time.perf_counter() - started
+    finally:
+        gc.enable()
+    assert waited < alone + 3  # not the rest of a 600-token story
+
+
+def test_a_stream_another_request_interrupts_is_an_error_not_a_short_answer(tmp_path, monkeypatch):
+    # llama.cpp's server, as it starts by default, ends a stream with [DONE] and no finish_reason when
+    # another request arrives.
+    with llama_server(tmp_path) as server:
+        llm = _llm(server, monkeypatch)
+        deltas, other = [], None
+        with ThreadPoolExecutor(1) as pool, pytest.raises(LLMError) as caught:
+            for delta in llm.stream(STORY, max_tokens=600, temperature=0.0):
+                if other is None:
+                    other = pool.submit(lambda: list(llm.stream(SHORT, max_tokens=2, temperature=0.0)))
+                deltas.append(delta)
+        assert other.result()  # the request that interrupted it was answered
+    assert str(caught.value) == (f"the model server at {server.url} stopped before finishing the answer "
+                                 "(no finish_reason: cut off, or interrupted by another request)")
 
 
 def test_a_prompt_longer_than_the_context_window_is_a_clear_error(openai_server, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
-    llm = OpenAILLM(Settings(llm="openai", openai_model=LLAMA_SERVER_ALIAS, llm_retries=0))
+    llm = _llm(openai_server, monkeypatch)
     too_long = [{"role": "user", "content": "word " * 6000}]  # n_ctx is 4096
     with pytest.raises(LLMError, match="sent an empty reply; its log says why") as caught:
         list(llm.stream(too_long, max_tokens=8, temperature=0.0))
