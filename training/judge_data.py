@@ -17,7 +17,9 @@ class Candidate:
     doc_id: str
     start: int
     rank: int
-    score: float     # the current chooser's
+    score: float     # the current chooser's: cosine + 0.6 × bm25 + 0.5 / (rank + 1) by default
+    cosine: float
+    bm25: float
     tokens: int      # word pieces, with the 2 the evidence budget adds per sentence
     previous: str | None
     label: int
@@ -48,9 +50,10 @@ def load(folder: Path = DATA) -> list[Item]:
             r = json.loads(line)
             c = r["candidates"]
             candidates = [Candidate(key, sentences[key]["text"], sentences[key]["doc_id"], sentences[key]["start"],
-                                    rank, score, tokens, previous, label)
-                          for key, rank, score, tokens, previous, label in
-                          zip(c["id"], c["rank"], c["score"], c["tokens"], c["previous"], c["label"])]
+                                    rank, score, cosine, bm25, tokens, previous, label)
+                          for key, rank, score, cosine, bm25, tokens, previous, label in
+                          zip(c["id"], c["rank"], c["score"], c["cosine"], c["bm25"], c["tokens"], c["previous"],
+                              c["label"])]
             previous_text = {p: sentences[p]["text"] for p in c["previous"] if p}
             items.append(Item(r["id"], r["question"], r["type"], r["answerable"], r["fold"],
                               [f["text"] for f in r["facts"]], [sentences[p]["text"] for p in r["positives"]],

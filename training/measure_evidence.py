@@ -60,8 +60,8 @@ def choose(item: Item, order: list[int], budget: int, tokens_of) -> list[Candida
         if c.previous and c.previous not in chosen and leans_back(c.text):
             text = item.previous_text[c.previous]
             start = int(c.previous.rsplit(":", 2)[1])
-            need.insert(0, by_id.get(c.previous) or Candidate(c.previous, text, c.doc_id, start, c.rank, 0.0,
-                                                              tokens_of(text), None, 0))
+            need.insert(0, by_id.get(c.previous) or Candidate(c.previous, text, c.doc_id, start, c.rank, 0.0, 0.0,
+                                                              0.0, tokens_of(text), None, 0))
         cost = sum(n.tokens for n in need)
         if used + cost <= budget:
             chosen.update((n.id, n) for n in need)
@@ -88,20 +88,27 @@ def judged_order(item: Item, scores: list[float]) -> list[int]:
     return judged + list(range(len(scores), len(item.candidates)))
 
 
+def combined(item: Item, scores: list[float], bm25_weight: float, rank_weight: float) -> list[float]:
+    """The judge's score plus the chooser's BM25 and retrieval-rank terms with these weights."""
+    return [s + bm25_weight * c.bm25 + rank_weight / (c.rank + 1) for s, c in zip(scores, item.candidates)]
+
+
 def offline_curves(items: list[Item], scores: dict[str, list[float]] | None, budgets: list[int], top: int | None,
-                   thresholds: list[float], cap: int) -> dict:
+                   thresholds: list[float], cap: int, bm25_weight: float = 0.0, rank_weight: float = 0.0) -> dict:
     from qa.embed import get_embedder
 
     embedder = get_embedder()
     tokens_of = lambda text: len(embedder.tokenize(text)) + 2  # noqa: E731
     scored = [i for i in items if i.answerable and i.facts and (scores is None or i.id in scores)]
+    if scores is not None:
+        scores = {i.id: combined(i, scores[i.id][:top] if top else scores[i.id], bm25_weight, rank_weight)
+                  for i in scored}
     orders = {}
     for item in scored:
         if scores is None:
             orders[item.id] = list(range(len(item.candidates)))
         else:
-            own = scores[item.id][:top] if top else scores[item.id]
-            orders[item.id] = judged_order(item, own)
+            orders[item.id] = judged_order(item, scores[item.id])
     curves = {"budget": {}}
     for budget in budgets:
         rows = []
@@ -114,7 +121,7 @@ def offline_curves(items: list[Item], scores: dict[str, list[float]] | None, bud
         for t in thresholds:
             rows = []
             for item in scored:
-                own = scores[item.id][:top] if top else scores[item.id]
+                own = scores[item.id]
                 keep = [i for i in orders[item.id] if i < len(own) and own[i] >= t] or orders[item.id][:1]
                 chosen = choose(item, keep, cap, tokens_of)
                 rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
@@ -175,6 +182,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, help="only the chooser's first N candidates are judged")
     parser.add_argument("--budgets", type=int, nargs="*", default=BUDGETS)
     parser.add_argument("--thresholds", type=float, nargs="*", default=[])
+    parser.add_argument("--bm25-weight", type=float, default=0.0, help="added to the judge's score × BM25")
+    parser.add_argument("--rank-weight", type=float, default=0.0, help="added to it / (passage rank + 1)")
     parser.add_argument("--cap", type=int, default=500, help="the budget that still bounds a threshold's choice")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--json", type=Path, help="write the curves here")
@@ -184,7 +193,7 @@ def main() -> None:
     else:
         items = load()[:args.limit] if args.limit else load()
         curves = offline_curves(items, read_scores(args.scores) if args.scores else None, args.budgets, args.top,
-                                args.thresholds, args.cap)
+                                args.thresholds, args.cap, args.bm25_weight, args.rank_weight)
     print(table(curves))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

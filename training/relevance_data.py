@@ -14,8 +14,8 @@ Writes two JSONL files (a few MB, committed so retraining needs neither the inde
   relevance.jsonl  one line per question: id, question, type, answerable, fold, outlets, facts
                    (text, doc_id, start, end, or doc_id null when not found), positives (sentence
                    ids), candidates (the chooser's best `--keep`, best first, as columns: id, rank of
-                   the passage, chooser score, word pieces with the 2 the budget adds, previous
-                   adjacent sentence id or null, label), and candidates_total
+                   the passage, chooser score and its cosine and BM25 parts, word pieces with the 2
+                   the budget adds, previous adjacent sentence id or null, label), candidates_total
 
 Run (builds the index once if missing; ~30 min on 2 cores):
   nice -n 19 .venv/bin/python training/relevance_data.py --index .qa/multihop-index
@@ -94,7 +94,8 @@ def main() -> None:
     from qa.config import load_settings
     from qa.corpus import load_corpus
     from qa.evaluate import RETRIEVAL_DEPTH
-    from qa.evidence import _score, _sentences
+    from qa.evidence import _bm25, _score, _sentences
+    from qa.question import parts
     from qa.sentences import sentence_spans
 
     settings = load_settings(index_dir=args.index)
@@ -143,11 +144,19 @@ def main() -> None:
                                        top_k=max(RETRIEVAL_DEPTH, settings.top_k, settings.evidence_passages))
             candidates = passages[:settings.evidence_passages]
             sentences = _sentences(candidates, retriever.embedder, retriever.index.sentence_vectors(candidates))
+            cosine, lexical = [], []
             if sentences:
                 _score(q["question"], sentences, retriever.embedder, settings)
+                # The score's parts, so a judge can stand in for one of them: cosine to the question
+                # (or its best-matching part) and BM25 over the candidates scaled to the best.
+                queries = [q["question"]] + (parts(q["question"]) if settings.evidence_parts else [])
+                vectors = retriever.embedder.embed_queries(queries)
+                cosine = [float((s.vector @ vectors.T).max()) for s in sentences]
+                lexical = list(_bm25(q["question"], [s.passage.text[s.start:s.end] for s in sentences]))
             order = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)[:args.keep]
             gold_spans = [(f["doc_id"], (f["start"], f["end"])) for f in facts if f["doc_id"]]
-            columns: dict[str, list] = {"id": [], "rank": [], "score": [], "tokens": [], "previous": [], "label": []}
+            columns: dict[str, list] = {"id": [], "rank": [], "score": [], "cosine": [], "bm25": [], "tokens": [],
+                                        "previous": [], "label": []}
             for i in order:
                 s = sentences[i]
                 doc_id, start, end = s.passage.doc_id, s.passage.start + s.start, s.passage.start + s.end
@@ -158,6 +167,8 @@ def main() -> None:
                 columns["id"].append(remember(doc_id, start, end))
                 columns["rank"].append(s.rank)
                 columns["score"].append(round(s.score, 4))
+                columns["cosine"].append(round(cosine[i], 4))
+                columns["bm25"].append(round(float(lexical[i]), 4))
                 columns["tokens"].append(s.tokens)
                 columns["previous"].append(previous)
                 columns["label"].append(int(any(d == doc_id and overlaps((start, end), span) for d, span in gold_spans)))
