@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from judge_data import Item, load, training_pairs  # noqa: E402
+from judge_data import DATA, Item, load, training_pairs  # noqa: E402
 
 SEED = 26
 
@@ -63,7 +63,7 @@ def train(model, pairs: list[tuple[str, str, float]], *, batch_size: int, lr: fl
     for step in range(steps):
         batch = pairs[step * batch_size:(step + 1) * batch_size]
         features = tokenizer([q for q, _, _ in batch], [s for _, s, _ in batch], padding=True, truncation="longest_first",
-                             max_length=model.max_length, return_tensors="pt")
+                             max_length=model.max_seq_length, return_tensors="pt")
         logits = network(**features).logits.squeeze(-1)
         loss = loss_fn(logits, torch.tensor([y for _, _, y in batch]))
         loss.backward()
@@ -175,16 +175,19 @@ def main() -> None:
     parser.add_argument("--score-top", type=int, default=100, help="held-out candidates scored per question")
     parser.add_argument("--models", type=Path, default=HERE / "runs", help="where trained weights go (not committed)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--max-pairs", type=int, help="only the first N training pairs (a smoke run)")
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="where out-of-fold scores go")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
     random.seed(SEED)
-    items = load()
+    items = load(args.data)
     held_out = None if args.fold == "all" else int(args.fold)
     train_items = [i for i in items if i.fold != held_out]
-    pairs = training_pairs(train_items, hard=args.hard, easy=args.easy, seed=SEED)
+    pairs = training_pairs(train_items, hard=args.hard, easy=args.easy, seed=SEED)[:args.max_pairs]
     print(f"{len(train_items)} questions, {len(pairs)} pairs ({sum(y for *_, y in pairs):.0f} positive)",
           file=sys.stderr)
     args.name = args.name or args.kind
@@ -199,14 +202,14 @@ def main() -> None:
     folder = args.models / f"{args.name}_fold{args.fold}"
     model.save(str(folder))
     meta = {"fold": args.fold, "questions": len(train_items), "pairs": len(pairs), "train_seconds": round(train_s),
-            **{k: v for k, v in vars(args).items() if k not in ("models", "fold")}}
+            **{k: v for k, v in vars(args).items() if k not in ("models", "fold", "data", "results")}}
     (folder / "training.json").write_text(json.dumps(meta, indent=1))
     print(f"trained in {train_s:.0f} s → {folder}", file=sys.stderr)
     if held_out is not None:
         held = [i for i in items if i.fold == held_out]
         scored = score(model, held, args.score_top) if args.kind == "cross" else score_bi(model, held, args.score_top)
-        results = HERE / "results"
-        results.mkdir(exist_ok=True)
+        results = args.results
+        results.mkdir(parents=True, exist_ok=True)
         with (results / f"{args.name}_fold{held_out}.jsonl").open("w") as handle:
             handle.write(json.dumps({"meta": meta}) + "\n")
             for row in scored:
