@@ -201,7 +201,8 @@ def main() -> None:
     train_s = time.perf_counter() - started
     folder = args.models / f"{args.name}_fold{args.fold}"
     model.save(str(folder))
-    meta = {"fold": args.fold, "questions": len(train_items), "pairs": len(pairs), "train_seconds": round(train_s),
+    meta = {"fold": args.fold, "seed": SEED, "questions": len(train_items), "pairs": len(pairs),
+            "train_seconds": round(train_s),
             **{k: v for k, v in vars(args).items() if k not in ("models", "fold", "data", "results")}}
     (folder / "training.json").write_text(json.dumps(meta, indent=1))
     print(f"trained in {train_s:.0f} s → {folder}", file=sys.stderr)
