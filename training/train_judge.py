@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--fold", default="0", help="held-out fold, or 'all' to train on every question")
     parser.add_argument("--kind", choices=["cross", "bi"], default="cross")
     parser.add_argument("--name", help="run name (default: the kind)")
-    parser.add_argument("--hard", type=int, default=12, help="hard negatives per question")
+    parser.add_argument("--hard", type=int, default=8, help="hard negatives per question")
     parser.add_argument("--easy", type=int, default=4, help="random negatives per question")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
