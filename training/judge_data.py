@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from dataclasses import dataclass
@@ -40,12 +41,12 @@ class Item:
 
 def load(folder: Path = DATA) -> list[Item]:
     sentences = {}
-    with (folder / "sentences.jsonl").open() as handle:
+    with gzip.open(folder / "sentences.jsonl.gz", "rt", encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
             sentences[record["id"]] = record
     items = []
-    with (folder / "relevance.jsonl").open() as handle:
+    with gzip.open(folder / "relevance.jsonl.gz", "rt", encoding="utf-8") as handle:
         for line in handle:
             r = json.loads(line)
             c = r["candidates"]

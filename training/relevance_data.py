@@ -8,10 +8,10 @@ Gold sentences that retrieval missed are positives too (split from their article
 `qa.sentences`). The questions are split into folds stratified by question type (fixed seed), so
 every dev figure can be out of fold. `eval/natural.jsonl` and `eval/gold.jsonl` are never read.
 
-Writes two JSONL files (a few MB, committed so retraining needs neither the index nor the LLM):
-  sentences.jsonl  one line per sentence: id ("doc_id:start:end", offsets in the article), doc_id,
+Writes two gzipped JSONL files (3 MB, committed so retraining needs neither the index nor the LLM):
+  sentences.jsonl.gz  one line per sentence: id ("doc_id:start:end", offsets in the article), doc_id,
                    start, end, text
-  relevance.jsonl  one line per question: id, question, type, answerable, fold, outlets, facts
+  relevance.jsonl.gz  one line per question: id, question, type, answerable, fold, outlets, facts
                    (text, doc_id, start, end, or doc_id null when not found), positives (sentence
                    ids), candidates (the chooser's best `--keep`, best first, as columns: id, rank of
                    the passage, chooser score and its cosine and BM25 parts, word pieces with the 2
@@ -24,6 +24,7 @@ Run (builds the index once if missing; ~30 min on 2 cores):
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import sys
@@ -75,6 +76,13 @@ def assign_folds(questions: list[dict], k: int, seed: int) -> dict[str, int]:
     return folds
 
 
+def _gzip_text(path: Path):
+    """A text file gzipped without a time stamp, so the same data gives the same bytes."""
+    import io
+
+    return io.TextIOWrapper(gzip.GzipFile(str(path), mode="wb", mtime=0), encoding="utf-8")
+
+
 def sentence_id(doc_id: str, start: int, end: int) -> str:
     return f"{doc_id}:{start}:{end}"
 
@@ -119,7 +127,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     unfound = 0
-    with (args.out / "relevance.jsonl").open("w") as out:
+    with _gzip_text(args.out / "relevance.jsonl.gz") as out:
         for n, q in enumerate(questions, 1):
             facts = []
             for fact in q.get("evidence", []):
@@ -179,7 +187,7 @@ def main() -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             if n % 50 == 0:
                 print(f"{n}/{len(questions)} questions", file=sys.stderr)
-    with (args.out / "sentences.jsonl").open("w") as out:
+    with _gzip_text(args.out / "sentences.jsonl.gz") as out:
         for key in sorted(texts):
             out.write(json.dumps(texts[key], ensure_ascii=False) + "\n")
     print(f"{len(questions)} questions, {len(texts)} sentences, {unfound} facts not found", file=sys.stderr)
