@@ -186,12 +186,13 @@ def main() -> None:
     parser.add_argument("--rank-weight", type=float, default=0.0, help="added to it / (passage rank + 1)")
     parser.add_argument("--cap", type=int, default=500, help="the budget that still bounds a threshold's choice")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--folds", type=int, nargs="*", help="only the questions of these folds (offline)")
     parser.add_argument("--json", type=Path, help="write the curves here")
     args = parser.parse_args()
     if args.live:
         curves = live_curve(args.index, args.budgets, args.limit)
     else:
-        items = load()[:args.limit] if args.limit else load()
+        items = [i for i in load() if args.folds is None or i.fold in args.folds][:args.limit]
         curves = offline_curves(items, read_scores(args.scores) if args.scores else None, args.budgets, args.top,
                                 args.thresholds, args.cap, args.bm25_weight, args.rank_weight)
     print(table(curves))
