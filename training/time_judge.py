@@ -10,7 +10,6 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,20 +30,25 @@ def main() -> None:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from qa.judges import RelevanceJudge
-
     torch.set_num_threads(args.threads)
     model = AutoModelForSequenceClassification.from_pretrained(str(args.run), local_files_only=True,
                                                                dtype=torch.float32).eval()
-    judge = RelevanceJudge(0.0, max(args.top), 128, model, AutoTokenizer.from_pretrained(str(args.run)),
-                           threading.Lock())
+    tokenizer = AutoTokenizer.from_pretrained(str(args.run))
+
+    def scores(question: str, texts: list[str]) -> None:
+        """One batch of (question, sentence) pairs, as the evidence stage would score them."""
+        with torch.inference_mode():
+            features = tokenizer([question] * len(texts), texts, padding=True, truncation="longest_first",
+                                 max_length=128, return_tensors="pt")
+            model(**features)
+
     items = [i for i in load() if i.fold == 0][:args.questions]
-    judge.scores(items[0].question, [c.text for c in items[0].candidates[:8]])  # warm up
+    scores(items[0].question, [c.text for c in items[0].candidates[:8]])  # warm up
     for top in args.top:
         seconds = []
         for item in items:
             started = time.perf_counter()
-            judge.scores(item.question, [c.text for c in item.candidates[:top]])
+            scores(item.question, [c.text for c in item.candidates[:top]])
             seconds.append(time.perf_counter() - started)
         print(f"top {top}: p50 {statistics.median(seconds) * 1000:.0f} ms, p90 "
               f"{sorted(seconds)[int(0.9 * len(seconds))] * 1000:.0f} ms per question "
