@@ -423,15 +423,15 @@ def ask_api(question: str, doc_ids: list[str] | None = None, request: gr.Request
     try:
         asked = IN_FLIGHT.start(client)
     except TooManyQuestions as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), print_exception=False) from None
     try:
         asked.response = pipeline.stream_answer(SETTINGS, question, doc_ids=doc_ids or None, front_end="api")
         answer = asked.response.final()
         if answer is None:
-            raise gr.Error("the question was stopped")
+            raise gr.Error("the question was stopped", print_exception=False)
         return answer.to_dict()
     except FAILURES as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), print_exception=False) from None
     finally:
         asked.stop()
         IN_FLIGHT.finish(client, asked)
@@ -442,7 +442,7 @@ def search_api(query: str, top_k: int = 6, doc_ids: list[str] | None = None) -> 
     try:
         passages = pipeline.search(SETTINGS, query, top_k=int(top_k), doc_ids=doc_ids or None)
     except FAILURES as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), print_exception=False) from None
     return [asdict(p) for p in passages]
 
 
