@@ -25,6 +25,10 @@ class Embedder(BaseEmbedding):
     _model: Any = PrivateAttr()
     _queries: OrderedDict = PrivateAttr(default_factory=OrderedDict)
     _queries_lock: Any = PrivateAttr(default_factory=threading.Lock)
+    # The fast tokenizer is not thread-safe: a call resets its truncation and padding state, so
+    # two UI sessions embedding at once can get each other's settings (a ValueError, or a
+    # wrong vector). Calls take turns; a question embeds in milliseconds.
+    _model_lock: Any = PrivateAttr(default_factory=threading.RLock)
 
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
@@ -48,22 +52,29 @@ class Embedder(BaseEmbedding):
 
     def tokenize(self, text: str) -> list[int]:
         """Word-piece ids without special tokens (the chunker's length function)."""
-        return self._model.tokenizer.encode(text, add_special_tokens=False)
+        with self._model_lock:
+            return self._model.tokenizer.encode(text, add_special_tokens=False)
 
     def truncate(self, text: str, max_tokens: int) -> str:
         ids = self.tokenize(text)
-        return text if len(ids) <= max_tokens else self._model.tokenizer.decode(ids[:max_tokens])
+        if len(ids) <= max_tokens:
+            return text
+        with self._model_lock:
+            return self._model.tokenizer.decode(ids[:max_tokens])
 
     def token_counts(self, texts: list[str]) -> list[int]:
         """Word pieces of each text, without special tokens (one batched call)."""
         if not texts:
             return []
-        return [len(ids) for ids in self._model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        with self._model_lock:
+            pieces = self._model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in pieces]
 
     def embed_queries(self, queries: list[str]) -> np.ndarray:
         """`embed`, remembering the last few hundred queries: retrieval and the evidence stage embed
         the same question."""
-        found = {q: self._queries.get(q) for q in queries}
+        with self._queries_lock:
+            found = {q: self._queries.get(q) for q in queries}
         missing = [q for q, vector in found.items() if vector is None]
         if missing:
             found.update(zip(missing, self.embed(missing)))
@@ -75,10 +86,11 @@ class Embedder(BaseEmbedding):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, one row per text; texts are batched longest-first to cut padding."""
-        return self._model.encode(
-            texts, batch_size=self.embed_batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+        with self._model_lock:
+            return self._model.encode(
+                texts, batch_size=self.embed_batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.embed([query])[0].tolist()

@@ -158,3 +158,23 @@ def test_chunks_respect_size_in_word_pieces(settings, embedder):
     for article in load_corpus([CORPUS]).articles:
         for chunk in chunk_article(article, splitter):
             assert len(embedder.tokenize(chunk.text)) <= settings.chunk_size
+
+
+def test_the_embedder_gives_each_thread_its_own_vectors(embedder):
+    """The UI embeds from several sessions at once; the fast tokenizer's padding and truncation
+    settings are shared state that each call resets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Question {n}: why was the trip to China {'cancelled ' * (n % 9)}in February?" for n in range(60)]
+    batches = [texts[start:start + 6] for start in range(0, len(texts), 6)]
+    alone = {text: embedder.embed([text])[0] for text in texts}
+    lengths = {text: len(embedder.tokenize(text)) for text in texts}
+
+    def work(batch: list[str]) -> tuple[list[str], np.ndarray, list[int]]:
+        # Counting (no padding) and embedding (padding) interleave as they do in the UI.
+        return batch, embedder.embed(batch), embedder.token_counts(batch)
+
+    with ThreadPoolExecutor(8) as pool:
+        for batch, vectors, counts in pool.map(work, batches * 30):
+            for text, vector, count in zip(batch, vectors, counts):
+                assert np.allclose(vector, alone[text], atol=1e-4) and count == lengths[text], text
