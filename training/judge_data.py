@@ -75,3 +75,31 @@ def training_pairs(items: list[Item], *, hard: int, easy: int, seed: int) -> lis
         pairs += [(item.question, text, 0.0) for text in negatives[:hard] + rng.sample(rest, min(easy, len(rest)))]
     rng.shuffle(pairs)
     return pairs
+
+
+def training_groups(items: list[Item], *, negatives: int, hard_pool: int, seed: int) -> list[tuple[str, list[str]]]:
+    """(question, [gold sentence, its `negatives` negatives]) for every gold sentence, shuffled: the
+    negatives mostly hard (drawn from the chooser's best `hard_pool` non-gold candidates), a quarter
+    drawn from the rest, so the judge learns the near misses without forgetting the easy ones."""
+    rng = random.Random(seed)
+    groups: list[tuple[str, list[str]]] = []
+    for item in items:
+        gold = set(item.positives) | {c.text for c in item.candidates if c.label}
+        others = list(dict.fromkeys(c.text for c in item.candidates if not c.label and c.text not in gold))
+        hard, rest = others[:hard_pool], others[hard_pool:]
+        if not hard:
+            continue
+        easy_count = min(len(rest), negatives // 4)
+        for positive in sorted(gold):
+            chosen = rng.sample(hard, min(len(hard), negatives - easy_count)) + rng.sample(rest, easy_count)
+            groups.append((item.question, [positive] + chosen))
+    rng.shuffle(groups)
+    return groups
+
+
+def synthetic_triplets(path: Path, seed: int) -> list[tuple[str, str, str]]:
+    """(question, the sentence it was written from, one of its article's closest other sentences) for
+    every kept synthetic question (`synthetic_questions.py`)."""
+    rng = random.Random(seed)
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(r["question"], r["sentence"], rng.choice(r["negatives"])) for r in rows if r["kept"] and r["negatives"]]

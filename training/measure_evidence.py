@@ -22,6 +22,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def combined(item: Item, scores: list[float], bm25_weight: float, rank_weight: f
 
 
 def offline_curves(items: list[Item], scores: dict[str, list[float]] | None, budgets: list[int], top: int | None,
-                   thresholds: list[float], cap: int, bm25_weight: float = 0.0, rank_weight: float = 0.0) -> dict:
+                   thresholds: list[float], cap: int, bm25_weight: float = 0.0, rank_weight: float = 0.0,
+                   margins: list[float] = ()) -> dict:
     from qa.embed import get_embedder
 
     embedder = get_embedder()
@@ -126,28 +128,44 @@ def offline_curves(items: list[Item], scores: dict[str, list[float]] | None, bud
                 chosen = choose(item, keep, cap, tokens_of)
                 rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
             curves["threshold"][t] = summary(rows)
+    if scores is not None and margins:
+        curves["margin"] = {}
+        for m in margins:
+            rows = []
+            for item in scored:
+                own = scores[item.id]
+                best = max(own)
+                keep = [i for i in orders[item.id] if i < len(own) and own[i] >= best - m]
+                chosen = choose(item, keep, cap, tokens_of)
+                rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
+            curves["margin"][m] = summary(rows)
     return curves
 
 
-def live_curve(index: Path, budgets: list[int], limit: int | None) -> dict:
-    """The product's own search and `select` at each budget, as `qa eval --retrieval-only` scores it."""
+def live_curve(index: Path, budgets: list[int], limit: int | None, ids: set[str] | None, judge: bool) -> dict:
+    """The product's own search and `select` at each budget, as `qa eval --retrieval-only` scores it
+    (only the questions in `ids` when given; the relevance judge on or off)."""
     from qa import pipeline
     from qa.config import load_settings
     from qa.evaluate import RETRIEVAL_DEPTH, context_scores, load_gold
 
-    settings = load_settings(index_dir=index)
-    items = [i for i in load_gold(MULTIHOP_DEV) if i.answerable and i.evidence][:limit]
+    settings = load_settings(index_dir=index, evidence_judge=judge)
+    items = [i for i in load_gold(MULTIHOP_DEV) if i.answerable and i.evidence and (ids is None or i.id in ids)][:limit]
+    seconds = []
     rows: dict[int, list[tuple[float, int]]] = {b: [] for b in budgets}
     for n, item in enumerate(items, 1):
         passages = pipeline.search(settings, item.question,
                                    top_k=max(RETRIEVAL_DEPTH, settings.top_k, settings.evidence_passages))
         for budget in budgets:
+            started = time.perf_counter()
             evidence, tokens = pipeline.context(replace(settings, context_tokens=budget), item.question, passages)
+            seconds.append(time.perf_counter() - started)
             rows[budget].append((context_scores(item.evidence, [e.text for e in evidence])["context_evidence_recall"],
                                  tokens))
         if n % 100 == 0:
             print(f"{n}/{len(items)}", file=sys.stderr, flush=True)
-    return {"budget": {b: summary(r) for b, r in rows.items()}}
+    return {"budget": {b: summary(r) for b, r in rows.items()},
+            "selection_seconds_p50": round(statistics.median(seconds), 3)}
 
 
 MULTIHOP_DEV = HERE.parent.parent / "shared" / "datasets" / "multihop_rag" / "dev.jsonl"
@@ -167,16 +185,18 @@ def table(curves: dict) -> str:
     lines = ["| budget | context_evidence_recall | context_tokens_p50 | n |", "|---|---|---|---|"]
     for key, row in curves["budget"].items():
         lines.append(f"| {key} | {row['context_evidence_recall']:.3f} | {row['context_tokens_p50']} | {row['n']} |")
-    if "threshold" in curves:
-        lines += ["", "| threshold (logit) | context_evidence_recall | context_tokens_p50 | n |", "|---|---|---|---|"]
-        for key, row in curves["threshold"].items():
-            lines.append(f"| {key} | {row['context_evidence_recall']:.3f} | {row['context_tokens_p50']} | {row['n']} |")
+    for kind, title in (("threshold", "threshold (score)"), ("margin", "within of the best")):
+        if kind in curves:
+            lines += ["", f"| {title} | context_evidence_recall | context_tokens_p50 | n |", "|---|---|---|---|"]
+            for key, row in curves[kind].items():
+                lines.append(f"| {key} | {row['context_evidence_recall']:.3f} | {row['context_tokens_p50']} | {row['n']} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="the product's chooser on the live index")
+    parser.add_argument("--judge", action="store_true", help="live: with the relevance judge (evidence_judge)")
     parser.add_argument("--index", type=Path, default=Path(".qa/multihop-index"))
     parser.add_argument("--scores", type=Path, nargs="*", help="judge scores (out of fold) to rank by")
     parser.add_argument("--top", type=int, help="only the chooser's first N candidates are judged")
@@ -184,17 +204,20 @@ def main() -> None:
     parser.add_argument("--thresholds", type=float, nargs="*", default=[])
     parser.add_argument("--bm25-weight", type=float, default=0.0, help="added to the judge's score × BM25")
     parser.add_argument("--rank-weight", type=float, default=0.0, help="added to it / (passage rank + 1)")
+    parser.add_argument("--margins", type=float, nargs="*", default=[],
+                        help="also read every candidate scoring within this of the best (capped by --cap)")
     parser.add_argument("--cap", type=int, default=500, help="the budget that still bounds a threshold's choice")
     parser.add_argument("--limit", type=int)
-    parser.add_argument("--folds", type=int, nargs="*", help="only the questions of these folds (offline)")
+    parser.add_argument("--folds", type=int, nargs="*", help="only the questions of these folds")
     parser.add_argument("--json", type=Path, help="write the curves here")
     args = parser.parse_args()
     if args.live:
-        curves = live_curve(args.index, args.budgets, args.limit)
+        ids = None if args.folds is None else {i.id for i in load() if i.fold in args.folds}
+        curves = live_curve(args.index, args.budgets, args.limit, ids, args.judge)
     else:
         items = [i for i in load() if args.folds is None or i.fold in args.folds][:args.limit]
         curves = offline_curves(items, read_scores(args.scores) if args.scores else None, args.budgets, args.top,
-                                args.thresholds, args.cap, args.bm25_weight, args.rank_weight)
+                                args.thresholds, args.cap, args.bm25_weight, args.rank_weight, args.margins)
     print(table(curves))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,15 @@
 """Train the relevance judge, started from the bundled all-MiniLM-L6-v2 weights (issue 26).
 
-`--kind cross` (default): a cross-encoder reading question and sentence together. `--kind bi`: the
-MiniLM bi-encoder itself fine-tuned (its question and sentence vectors compared by cosine, so
-sentence vectors can still be stored at ingest), with in-batch and hard negatives
-(multiple-negatives ranking loss, scale 20).
+`--kind cross` (default): a cross-encoder reading question and sentence together, trained listwise:
+each gold sentence against `--negatives` others of its question (mostly the chooser's best non-gold
+candidates), softmax cross-entropy, `--epochs` epochs. `--kind bi`: the MiniLM bi-encoder itself
+fine-tuned (question and sentence vectors compared by cosine, so sentence vectors can still be stored
+at ingest) with in-batch and hard negatives (multiple-negatives ranking loss, scale 20).
 
-On the questions of every fold but `--fold` (all of them with `--fold all`), from the committed data
-(`training/data/`): each gold sentence a positive, the chooser's best non-gold candidates hard
-negatives plus a few random ones (`judge_data.training_pairs`); binary cross-entropy, one epoch, a
-plain torch loop on CPU (the library's trainer would need `datasets` and `accelerate`). Then the
-held-out fold's top `--score-top` candidates are scored (out of fold) into
-`training/results/<name>_fold<k>.jsonl`, with the time per question.
+Trained on the questions of every fold but `--fold` (all of them with `--fold all`), from the
+committed data (`training/data/`), in a plain torch loop on CPU (the library's trainer would need
+`datasets` and `accelerate`). Then the held-out fold's top `--score-top` candidates are scored (out of
+fold) into `training/results/<name>_fold<k>.jsonl`, with the time per question.
 
   nice -n 19 .venv/bin/python training/train_judge.py --fold 0
 """
@@ -27,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from judge_data import DATA, Item, load, training_pairs  # noqa: E402
+from judge_data import DATA, Item, load, synthetic_triplets, training_groups, training_pairs  # noqa: E402
 
 SEED = 26
 
@@ -47,33 +46,51 @@ def new_cross_encoder(path: str, max_length: int):
     return CrossEncoder(path, num_labels=1, max_length=max_length, local_files_only=True, device="cpu")
 
 
-def train(model, pairs: list[tuple[str, str, float]], *, batch_size: int, lr: float, seed: int) -> None:
-    """One epoch of binary cross-entropy on the logits, linear warm-up (10%) and decay."""
+def _run_steps(parameters, steps: int, lr: float, step_loss) -> None:
+    """AdamW with linear warm-up (10%) and decay over `steps`; `step_loss(step)` returns the loss to follow."""
     import torch
     from transformers import get_linear_schedule_with_warmup
+
+    parameters = list(parameters)
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
+    started, recent = time.perf_counter(), []
+    for step in range(steps):
+        loss = step_loss(step)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        recent = (recent + [loss.item()])[-50:]
+        if step % 50 == 0 or step == steps - 1:
+            print(f"step {step + 1}/{steps} loss {sum(recent) / len(recent):.4f} {time.perf_counter() - started:.0f}s",
+                  file=sys.stderr, flush=True)
+
+
+def train(model, groups: list[tuple[str, list[str]]], *, groups_per_step: int, epochs: int, lr: float,
+          seed: int) -> None:
+    """Listwise: the softmax over each group's logits should pick its gold sentence (index 0). A
+    pointwise loss on these few hundred questions collapsed to the base rate (every logit -1.5)."""
+    import torch
 
     torch.manual_seed(seed)
     network, tokenizer = model[0].model, model.tokenizer
     network.train()
-    steps = (len(pairs) + batch_size - 1) // batch_size
-    optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=0.01)
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    started = time.perf_counter()
-    for step in range(steps):
-        batch = pairs[step * batch_size:(step + 1) * batch_size]
-        features = tokenizer([q for q, _, _ in batch], [s for _, s, _ in batch], padding=True, truncation="longest_first",
+    per_epoch = (len(groups) + groups_per_step - 1) // groups_per_step
+
+    def step_loss(step: int):
+        if step % per_epoch == 0:
+            random.Random(seed + step).shuffle(groups)
+        batch = groups[(step % per_epoch) * groups_per_step:][:groups_per_step]
+        questions = [q for q, texts in batch for _ in texts]
+        texts = [t for _, group in batch for t in group]
+        features = tokenizer(questions, texts, padding=True, truncation="longest_first",
                              max_length=model.max_seq_length, return_tensors="pt")
-        logits = network(**features).logits.squeeze(-1)
-        loss = loss_fn(logits, torch.tensor([y for _, _, y in batch]))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        if step % 50 == 0 or step == steps - 1:
-            print(f"step {step + 1}/{steps} loss {loss.item():.4f} {time.perf_counter() - started:.0f}s",
-                  file=sys.stderr, flush=True)
+        logits = network(**features).logits.squeeze(-1).view(len(batch), -1)
+        return torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+
+    _run_steps(network.parameters(), per_epoch * epochs, lr, step_loss)
     network.eval()
 
 
@@ -98,36 +115,29 @@ def triplets(pairs: list[tuple[str, str, float]], seed: int) -> list[tuple[str, 
     return out
 
 
-def train_bi(model, rows: list[tuple[str, str, str]], *, batch_size: int, lr: float, seed: int) -> None:
-    """One epoch of multiple-negatives ranking: each question against every sentence of its batch."""
+def train_bi(model, rows: list[tuple[str, str, str]], *, batch_size: int, epochs: int, lr: float, seed: int) -> None:
+    """Multiple-negatives ranking: each question against every sentence of its batch (its own gold
+    sentence, the other questions' and every row's hard negative)."""
     import torch
-    from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
     model.train()
-    steps = (len(rows) + batch_size - 1) // batch_size
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
-    started = time.perf_counter()
 
     def embed(texts: list[str]):
         features = model.preprocess(texts)
         return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
 
-    for step in range(steps):
-        batch = rows[step * batch_size:(step + 1) * batch_size]
+    per_epoch = (len(rows) + batch_size - 1) // batch_size
+
+    def step_loss(step: int):
+        if step % per_epoch == 0:
+            random.Random(seed + step).shuffle(rows)
+        batch = rows[(step % per_epoch) * batch_size:][:batch_size]
         questions = embed([q for q, _, _ in batch])
         sentences = embed([p for _, p, _ in batch] + [n for _, _, n in batch])
-        logits = 20.0 * questions @ sentences.T
-        loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        if step % 50 == 0 or step == steps - 1:
-            print(f"step {step + 1}/{steps} loss {loss.item():.4f} {time.perf_counter() - started:.0f}s",
-                  file=sys.stderr, flush=True)
+        return torch.nn.functional.cross_entropy(20.0 * questions @ sentences.T, torch.arange(len(batch)))
+
+    _run_steps(model.parameters(), per_epoch * epochs, lr, step_loss)
     model.eval()
 
 
@@ -169,14 +179,18 @@ def main() -> None:
     parser.add_argument("--name", help="run name (default: the kind)")
     parser.add_argument("--hard", type=int, default=8, help="hard negatives per question")
     parser.add_argument("--easy", type=int, default=4, help="random negatives per question")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--negatives", type=int, default=7, help="negatives per gold sentence (cross)")
+    parser.add_argument("--hard-pool", type=int, default=30, help="hard negatives come from the chooser's best N")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=16, help="pairs per step (cross: in whole groups)")
+    parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--score-top", type=int, default=100, help="held-out candidates scored per question")
     parser.add_argument("--models", type=Path, default=HERE / "runs", help="where trained weights go (not committed)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--max-pairs", type=int, help="only the first N training pairs (a smoke run)")
+    parser.add_argument("--synthetic", type=Path, help="also the kept questions of synthetic_questions.py (bi)")
+    parser.add_argument("--max-pairs", type=int, help="only the first N groups (cross) or pairs (bi): a smoke run")
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where out-of-fold scores go")
     args = parser.parse_args()
 
@@ -187,23 +201,29 @@ def main() -> None:
     items = load(args.data)
     held_out = None if args.fold == "all" else int(args.fold)
     train_items = [i for i in items if i.fold != held_out]
-    pairs = training_pairs(train_items, hard=args.hard, easy=args.easy, seed=SEED)[:args.max_pairs]
-    print(f"{len(train_items)} questions, {len(pairs)} pairs ({sum(y for *_, y in pairs):.0f} positive)",
-          file=sys.stderr)
     args.name = args.name or args.kind
     started = time.perf_counter()
     if args.kind == "cross":
+        groups = training_groups(train_items, negatives=args.negatives, hard_pool=args.hard_pool,
+                                 seed=SEED)[:args.max_pairs]
+        pairs = [(q, t, float(i == 0)) for q, texts in groups for i, t in enumerate(texts)]
+        print(f"{len(train_items)} questions, {len(groups)} groups of {args.negatives + 1}", file=sys.stderr)
         model = new_cross_encoder(base_path(), args.max_length)
-        train(model, pairs, batch_size=args.batch_size, lr=args.lr, seed=SEED)
+        train(model, groups, groups_per_step=max(1, args.batch_size // (args.negatives + 1)), epochs=args.epochs,
+              lr=args.lr, seed=SEED)
     else:
+        pairs = training_pairs(train_items, hard=args.hard, easy=args.easy, seed=SEED)[:args.max_pairs]
         model = new_bi_encoder(base_path())
-        train_bi(model, triplets(pairs, SEED), batch_size=args.batch_size, lr=args.lr, seed=SEED)
+        rows = triplets(pairs, SEED) + (synthetic_triplets(args.synthetic, SEED) if args.synthetic else [])
+        print(f"{len(train_items)} questions, {len(rows)} rows", file=sys.stderr)
+        train_bi(model, rows, batch_size=args.batch_size, epochs=args.epochs, lr=args.lr, seed=SEED)
     train_s = time.perf_counter() - started
     folder = args.models / f"{args.name}_fold{args.fold}"
     model.save(str(folder))
     meta = {"fold": args.fold, "seed": SEED, "questions": len(train_items), "pairs": len(pairs),
+            "synthetic": args.synthetic.name if args.synthetic else None,
             "train_seconds": round(train_s),
-            **{k: v for k, v in vars(args).items() if k not in ("models", "fold", "data", "results")}}
+            **{k: v for k, v in vars(args).items() if k not in ("models", "fold", "data", "results", "synthetic")}}
     (folder / "training.json").write_text(json.dumps(meta, indent=1))
     print(f"trained in {train_s:.0f} s → {folder}", file=sys.stderr)
     if held_out is not None:
