@@ -111,34 +111,23 @@ def offline_curves(items: list[Item], scores: dict[str, list[float]] | None, bud
             orders[item.id] = list(range(len(item.candidates)))
         else:
             orders[item.id] = judged_order(item, scores[item.id])
-    curves = {"budget": {}}
-    for budget in budgets:
+    def curve(keep_of, budget_of) -> dict:
+        """Recall and word pieces when each item reads `keep_of(item)` within `budget_of` word pieces."""
         rows = []
         for item in scored:
-            chosen = choose(item, orders[item.id], budget, tokens_of)
+            chosen = choose(item, keep_of(item), budget_of, tokens_of)
             rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
-        curves["budget"][budget] = summary(rows)
+        return summary(rows)
+
+    def above(item: Item, floor: float) -> list[int]:
+        own = scores[item.id]
+        return [i for i in orders[item.id] if i < len(own) and own[i] >= floor] or orders[item.id][:1]
+
+    curves = {"budget": {b: curve(lambda item: orders[item.id], b) for b in budgets}}
     if scores is not None and thresholds:
-        curves["threshold"] = {}
-        for t in thresholds:
-            rows = []
-            for item in scored:
-                own = scores[item.id]
-                keep = [i for i in orders[item.id] if i < len(own) and own[i] >= t] or orders[item.id][:1]
-                chosen = choose(item, keep, cap, tokens_of)
-                rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
-            curves["threshold"][t] = summary(rows)
+        curves["threshold"] = {t: curve(lambda item, t=t: above(item, t), cap) for t in thresholds}
     if scores is not None and margins:
-        curves["margin"] = {}
-        for m in margins:
-            rows = []
-            for item in scored:
-                own = scores[item.id]
-                best = max(own)
-                keep = [i for i in orders[item.id] if i < len(own) and own[i] >= best - m]
-                chosen = choose(item, keep, cap, tokens_of)
-                rows.append((recall(item.facts, chosen, item.previous_text), read_tokens(chosen)))
-            curves["margin"][m] = summary(rows)
+        curves["margin"] = {m: curve(lambda item, m=m: above(item, max(scores[item.id]) - m), cap) for m in margins}
     return curves
 
 
