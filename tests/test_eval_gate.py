@@ -2,15 +2,22 @@
 natural-question set (MultiHop-RAG's articles), answered by the real local model, must stay above the
 minimums below; `make test-all` runs them.
 
-The minimums sit one to two questions below what was measured, so noise does not fail CI but a
-broken retriever (evidence ranking), evidence stage or weaker answerer does. Measured with
-`qa eval` (qwen2.5-coder-1.5b-instruct, 512-word-piece chunks, sentence search, evidence from 20
-passages at rank weight 0.5, 2026-12-02; docs/evaluation.md). Gold, 71 questions:
-answer_accuracy 0.592, refusal_accuracy 0.775, citation_precision 0.788, citation_support 0.780,
-hit@10 1.000, evidence_mrr@10 0.840, evidence_recall@10 0.933, context_evidence_recall 0.813; by
-type single_fact 0.833, paraphrase 0.750, yes_no 0.500. Natural, 64 questions: answer_accuracy
-0.594, refusal_accuracy 0.844, citation_precision 0.919, hit@10 1.000, evidence_mrr@10 0.847,
-evidence_recall@10 1.000, context_evidence_recall 0.812; by type why_how 0.60, either_or 0.83.
+Each gate answers a fixed stratified sample (`qa eval --sample`: the first questions of each type, in
+file order, the same every run): gold 29 of 71 questions, natural 32 of 64. Whole, the two sets took
+68 of the full suite's 93 minutes on 2026-12-07 (the natural set's 609-article ingest alone 22, the
+model reading prompts at 35–45 tokens/s on that day's 2 cores), which does not fit CI's 90 minutes;
+the samples take about 9 and 15. `make eval` answers both sets whole (docs/evaluation.md has those
+figures). The answers are deterministic: both whole sets scored on 2026-12-07 exactly as on 2026-12-02.
+
+The minimums sit two questions below what the samples scored (by type: one, none where the sample
+has 3), measured from that run of both whole sets (qwen2.5-coder-1.5b-instruct, 512-word-piece
+chunks, sentence search, evidence from 20 passages at rank weight 0.5, 500 word pieces).
+Gold sample (29; 24 answerable): answer_accuracy 0.655 (19), refusal_accuracy 0.828, citation
+precision 0.692 (18 of 26), citation support 0.667 (10 of 15), hit@10 1.000, evidence_mrr@10 0.767,
+evidence_recall@10 0.891, context_evidence_recall 0.749; by type single_fact 5 of 5, paraphrase 3 of
+3, yes_no 1 of 3. Natural sample (32; 27 answerable): answer_accuracy 0.563 (18), refusal_accuracy
+0.844, citation precision 0.974 (38 of 39), hit@10 1.000, evidence_mrr@10 0.864, evidence_recall@10
+1.000, context_evidence_recall 0.840; by type why_how 3 of 5, either_or 2 of 3.
 
 Yes/no questions are at chance on the gold set: 0.50 (as always "Yes") before the evidence budget
 rose to 500 word pieces, 0.75 after, 0.50 again with the sentence index, where two verdicts turned
@@ -33,33 +40,36 @@ from qa.cli import main
 
 pytestmark = [pytest.mark.model, pytest.mark.full]
 
+GOLD_SAMPLE = 28  # `qa eval --sample`: 29 questions
 MINIMUMS = {
-    "answer_accuracy": 0.56,
-    "refusal_accuracy": 0.74,
-    "citation_precision": 0.74,
-    "citation_support": 0.72,
+    "answer_accuracy": 0.58,
+    "refusal_accuracy": 0.75,
+    "citation_precision": 0.6,
+    "citation_support": 0.53,
     "hit@10": 0.95,
-    "evidence_mrr@10": 0.78,
-    "evidence_recall@10": 0.90,
-    "context_evidence_recall": 0.78,
+    "evidence_mrr@10": 0.72,
+    "evidence_recall@10": 0.85,
+    "context_evidence_recall": 0.70,
 }
-# Answer accuracy by question type (12, 8 and 8 questions).
-TYPE_MINIMUMS = {"single_fact": 0.75, "paraphrase": 0.62, "yes_no": 0.45}
+# Answer accuracy by question type in the sample (5, 3 and 3 questions).
+TYPE_MINIMUMS = {"single_fact": 0.75, "paraphrase": 0.62, "yes_no": 0.3}
+NATURAL_SAMPLE = 32
 NATURAL_MINIMUMS = {
-    "answer_accuracy": 0.56,
-    "refusal_accuracy": 0.80,
-    "citation_precision": 0.88,
+    "answer_accuracy": 0.5,
+    "refusal_accuracy": 0.78,
+    "citation_precision": 0.9,
     "hit@10": 0.95,
-    "evidence_mrr@10": 0.78,
+    "evidence_mrr@10": 0.8,
     "evidence_recall@10": 0.95,
     "context_evidence_recall": 0.78,
 }
-# Natural answer accuracy by type (10 and 6 questions): the budget and the either/or choice.
-NATURAL_TYPE_MINIMUMS = {"why_how": 0.5, "either_or": 0.66}
+# Natural answer accuracy by type in the sample (5 and 3 questions): the budget and the either/or choice.
+NATURAL_TYPE_MINIMUMS = {"why_how": 0.4, "either_or": 0.66}
 
 
-def _gated_eval(gold: str, index: Path, report: Path, minimums: dict[str, float], corpora=()) -> dict:
-    args = ["eval", "--gold", str(ROOT / "eval" / gold), "--index", str(index), "--json", str(report)]
+def _gated_eval(gold: str, sample: int, index: Path, report: Path, minimums: dict[str, float], corpora=()) -> dict:
+    args = ["eval", "--gold", str(ROOT / "eval" / gold), "--sample", str(sample), "--index", str(index),
+            "--json", str(report)]
     for corpus in corpora:
         args += ["--corpus", str(corpus)]
     for metric, minimum in minimums.items():
@@ -73,7 +83,7 @@ def _gated_eval(gold: str, index: Path, report: Path, minimums: dict[str, float]
 
 
 def test_gold_set_passes_the_gate(tmp_path):
-    data = _gated_eval("gold.jsonl", tmp_path / "index", tmp_path / "gold.json", MINIMUMS, GOLD_CORPORA)
+    data = _gated_eval("gold.jsonl", GOLD_SAMPLE, tmp_path / "index", tmp_path / "gold.json", MINIMUMS, GOLD_CORPORA)
     by_type = {name: data["by_type"][name]["answer_accuracy"] for name in TYPE_MINIMUMS}
     assert all(by_type[name] >= minimum for name, minimum in TYPE_MINIMUMS.items()), by_type
 
@@ -81,6 +91,6 @@ def test_gold_set_passes_the_gate(tmp_path):
 @pytest.mark.dataset
 def test_natural_questions_pass_the_gate(multihop_index, tmp_path):
     settings, _ = multihop_index
-    data = _gated_eval("natural.jsonl", settings.index_dir, tmp_path / "natural.json", NATURAL_MINIMUMS)
+    data = _gated_eval("natural.jsonl", NATURAL_SAMPLE, settings.index_dir, tmp_path / "natural.json", NATURAL_MINIMUMS)
     by_type = {name: data["by_type"][name]["answer_accuracy"] for name in NATURAL_TYPE_MINIMUMS}
     assert all(by_type[name] >= minimum for name, minimum in NATURAL_TYPE_MINIMUMS.items()), by_type
