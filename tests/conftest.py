@@ -118,7 +118,7 @@ def gold_index(tmp_path_factory, embedder) -> Settings:
 
 @pytest.fixture(scope="session")
 def multihop_index(tmp_path_factory, embedder):
-    """MultiHop-RAG's 609 articles, ingested once per run (several minutes): (settings, IngestResult)."""
+    """MultiHop-RAG's 609 articles, ingested once per run (7 to 22 minutes on 2 cores): (settings, IngestResult)."""
     from qa import pipeline
 
     if not (MULTIHOP / "corpus.jsonl").exists():
