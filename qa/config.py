@@ -128,6 +128,10 @@ class Settings:
     # Every article whose best sentence scores within this of the best sentence overall gets that
     # sentence first (coverage across articles: a comparison needs both sides).
     evidence_article_margin: float = _limited(0.15, at_least=0)
+    # The relevance judge trained here (qa/judges/relevance; its README.md has the data and the
+    # out-of-fold figures) re-scores the cheap score's best sentences: MiniLM fine-tuned on
+    # MultiHop-RAG questions and their gold sentences. Off: the cheap score alone.
+    evidence_judge: bool = False
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True
     # Weight of the vector ranking in the fusion (BM25's is 1).

@@ -8,6 +8,10 @@ with the best sentence of each article that competes and of each outlet the ques
 comparison needs both sides), and a sentence that leans on the one before it ("He said…") brings
 that one along. The prompt then shows them grouped by article, each numbered for citation.
 
+With `evidence_judge` on, the cheap score's best sentences are scored again by the relevance judge
+trained here (`qa.judges`: MiniLM fine-tuned on MultiHop-RAG questions and their gold sentences),
+whose cosine replaces MiniLM's; BM25 and the retrieval rank still count, with the judge's weights.
+
 Offsets stay exact: an `Evidence` is a span of its passage, and the passage a span of its article.
 """
 
@@ -114,14 +118,41 @@ def _sentences(passages: list[Passage], embedder: Embedder, stored: SentenceVect
 
 def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settings: Settings) -> list[int]:
     """Score each sentence: cosine to the question or to the best-matching of its parts + weighted
-    BM25 (scaled to the best) + weighted retrieval-rank prior. Returns the sentence closest to each part."""
+    BM25 (scaled to the best) + weighted retrieval-rank prior; with the judge, its cosine for the best
+    `judge.candidates`. Returns the sentence closest to each part."""
     texts = [s.passage.text[s.start:s.end] for s in sentences]
     queries = [question] + (parts(question) if settings.evidence_parts else [])
     by_query = np.stack([s.vector for s in sentences]) @ embedder.embed_queries(queries).T
     lexical = _bm25(question, texts)
-    for s, c, b in zip(sentences, by_query.max(axis=1), lexical):
-        s.score = float(c) + settings.evidence_bm25_weight * float(b) + settings.evidence_rank_weight / (s.rank + 1)
+    _combine(sentences, range(len(sentences)), by_query, lexical, settings.evidence_bm25_weight,
+             settings.evidence_rank_weight)
+    if settings.evidence_judge:
+        return _judge(sentences, texts, queries, by_query, lexical)
     return [int(i) for i in by_query[:, 1:].argmax(axis=0)] if len(queries) > 1 else []
+
+
+def _combine(sentences: list[_Sentence], which, by_query: np.ndarray, lexical: np.ndarray, bm25_weight: float,
+             rank_weight: float) -> None:
+    for i, cosine in zip(which, by_query.max(axis=1)):
+        s = sentences[i]
+        s.score = float(cosine) + bm25_weight * float(lexical[i]) + rank_weight / (s.rank + 1)
+
+
+def _judge(sentences: list[_Sentence], texts: list[str], queries: list[str], base: np.ndarray,
+           lexical: np.ndarray) -> list[int]:
+    """The relevance judge re-scores the best `judge.candidates` sentences (its cosine, mixed with
+    MiniLM's by `judge.base_weight`); the rest score below them (still there to be brought along by a
+    sentence that leans on them)."""
+    from qa.judges import relevance_judge
+
+    judge = relevance_judge()
+    judged = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)[:judge.candidates]
+    by_query = judge.vectors([texts[i] for i in judged]) @ judge.vectors(queries).T
+    by_query = (1 - judge.base_weight) * by_query + judge.base_weight * base[judged]
+    for i in set(range(len(sentences))) - set(judged):
+        sentences[i].score -= 10.0  # every score lies within [-1, 3]: these go below the judged ones
+    _combine(sentences, judged, by_query, lexical, judge.bm25_weight, judge.rank_weight)
+    return [judged[int(i)] for i in by_query[:, 1:].argmax(axis=0)] if len(queries) > 1 else []
 
 
 def _bm25(question: str, texts: list[str]) -> np.ndarray:
