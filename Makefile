@@ -94,14 +94,14 @@ bench: install
 	$(BIN)/qa bench --corpus $(MULTIHOP)/corpus.jsonl --gold $(MULTIHOP)/dev.jsonl --scale-articles $(SCALE_ARTICLES)
 
 # Retrain the relevance judge shipped in qa/judges/relevance from the committed data in training/data/
-# (about 15 min on 2 cores; not part of install): trained without fold 0 of the MultiHop-RAG dev questions,
+# (about 20 min on 2 cores; not part of install): trained without fold 0 of the MultiHop-RAG dev questions,
 # measured on fold 0, exported with its model card. training/relevance_data.py remakes the data itself
 # (it needs the MultiHop index; `make eval` builds it).
 models: install
 	nice -n 10 $(BIN)/python training/train_judge.py --kind bi --fold 0 --epochs 3 --batch-size 32 --lr 3e-5 --name bisyn \
 		--synthetic training/data/synthetic.jsonl
-	$(BIN)/python training/measure_evidence.py --folds 0 --scores training/results/bisyn_fold0.jsonl \
-		--bm25-weight $(JUDGE_BM25_WEIGHT) --rank-weight $(JUDGE_RANK_WEIGHT) --margins 0.2 0.25 0.3 --cap 400 \
+	$(BIN)/python training/measure_evidence.py --folds 0 --scores training/results/bisyn_fold0.jsonl --top 30 \
+		--bm25-weight $(JUDGE_BM25_WEIGHT) --rank-weight $(JUDGE_RANK_WEIGHT) --budgets 150 200 250 300 400 500 --margins 0.2 0.25 0.3 --cap 300 \
 		--json training/results/bisyn_fold0_curve.json
 	$(BIN)/python training/export_judge.py training/runs/bisyn_fold0 --candidates 30 \
 		--bm25-weight $(JUDGE_BM25_WEIGHT) --rank-weight $(JUDGE_RANK_WEIGHT) --metrics training/results/bisyn_fold0_curve.json

@@ -24,10 +24,10 @@ import gradio as gr
 
 from qa import pipeline
 from qa.config import ConfigError, Settings, load_settings
-from qa.pipeline import (READING, SEARCHING, WAITING, WRITING, Evidence, IndexProblem, LLMError, PeriodError,
-                         QuestionError, Response, Stage, Turn, byline, is_url, store_upload, to_markdown, with_days)
+from qa.pipeline import (READING, SEARCHING, WAITING, WRITING, Evidence, IndexProblem, JudgeUnavailable, LLMError,
+                         PeriodError, QuestionError, Response, Stage, Turn, byline, is_url, store_upload, to_markdown, with_days)
 
-FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError)
+FAILURES = (QuestionError, LLMError, IndexProblem, ConfigError, PeriodError, JudgeUnavailable)
 REFUSAL_HINT = "Try rephrasing, widen the scope, or add articles that cover it in the Corpus tab."
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would act on (besides <, > and &, which become entities): shown literally.
@@ -690,7 +690,11 @@ def main(argv: list[str] | None = None) -> None:
         options = launch_options(SETTINGS)
     except ConfigError as error:
         sys.exit(f"error: {error}")
-    MODEL_NAME = _model_name()  # load the model and the index before the first question
+    MODEL_NAME = _model_name()  # load the model, the judges and the index before the first question
+    try:
+        pipeline.load_judges(SETTINGS)
+    except JudgeUnavailable as error:
+        sys.exit(f"error: {error}")
     try:
         pipeline.retriever(SETTINGS)
     except IndexProblem as error:

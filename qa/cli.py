@@ -46,12 +46,12 @@ def _settings(**overrides):
 
 @contextlib.contextmanager
 def _one_line_errors(*also: type[Exception]):
-    """An expected failure (index, setting, question, model, file; and `also`) becomes one `error:` line."""
-    from qa.pipeline import IndexProblem, LLMError, QuestionError
+    """An expected failure (index, setting, question, model, judge, file; and `also`) becomes one `error:` line."""
+    from qa.pipeline import IndexProblem, JudgeUnavailable, LLMError, QuestionError
 
     try:
         yield
-    except (IndexProblem, ConfigError, QuestionError, LLMError, OSError, *also) as error:
+    except (IndexProblem, ConfigError, QuestionError, LLMError, JudgeUnavailable, OSError, *also) as error:
         raise QAError(str(error)) from None
 
 

@@ -116,7 +116,7 @@ class Settings:
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
     evidence_passages: int = _limited(20, at_least=1)
-    context_tokens: int = _limited(500, at_least=16)
+    context_tokens: int = _limited(300, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
     evidence_bm25_weight: float = _limited(0.6, at_least=0)
@@ -130,7 +130,8 @@ class Settings:
     evidence_article_margin: float = _limited(0.15, at_least=0)
     # The relevance judge trained here (qa/judges/relevance; its README.md has the data and the
     # out-of-fold figures) re-scores the cheap score's best sentences: MiniLM fine-tuned on
-    # MultiHop-RAG questions and their gold sentences. Off: the cheap score alone.
+    # MultiHop-RAG questions and their gold sentences. Off by default: it holds more of the evidence
+    # but answered no more questions right with the 1.5B (docs/how-it-works.md, "The relevance judge").
     evidence_judge: bool = False
     # Fuse BM25 with vector search (reciprocal rank fusion); off = vector only.
     hybrid: bool = True

@@ -22,6 +22,7 @@ from qa.evidence import Evidence
 from qa.fingerprint import run_fingerprint
 from qa.index import (Index, IndexProblem, IngestReport, Manifest, chunk_article, embedding_text, make_splitter,
                       manifest_digest)
+from qa.judges import JudgeUnavailable, relevance_judge
 from qa.llm import LLMError, get_llm
 from qa.retrieve import Retriever
 from qa.timeframe import Period, PeriodError, period_between
@@ -33,11 +34,11 @@ from qa.web import articles_from_urls, is_url, read_url_list
 __all__ = [
     # What the pipeline does.
     "ingest", "IngestResult", "search", "stream_answer", "ask", "context", "standalone_question", "retriever", "llm",
-    "embedder", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "history",
+    "embedder", "load_judges", "index_status", "index_mismatch", "articles", "scope_doc_ids", "remove", "history",
     "run_fingerprint",
     # What it gives back, and how it fails.
     "Answer", "Response", "Stage", "SEARCHING", "WAITING", "READING", "WRITING", "Evidence", "Passage", "Article",
-    "Turn", "IndexProblem", "QuestionError", "LLMError", "PeriodError",
+    "Turn", "IndexProblem", "QuestionError", "LLMError", "PeriodError", "JudgeUnavailable",
     # Reading its input and showing its output.
     "Period", "period_between", "is_url", "store_upload", "byline", "with_days", "to_markdown",
     "split_sentences", "cited_numbers",
@@ -83,6 +84,13 @@ def index_mismatch(settings: Settings) -> str | None:
 
 def embedder(settings: Settings) -> Embedder:
     return get_embedder(settings.embed_batch_size)
+
+
+def load_judges(settings: Settings) -> None:
+    """Load the judges these settings use now rather than at the first question (a served app's first
+    reader should not wait for them). Raises JudgeUnavailable when their weights are not installed."""
+    if settings.evidence and settings.evidence_judge:
+        relevance_judge()
 
 
 _retrievers: dict[Settings, tuple[Retriever, str | None]] = {}

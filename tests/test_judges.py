@@ -96,3 +96,23 @@ def test_the_judge_gives_each_thread_its_own_vectors():
     with ThreadPoolExecutor(6) as pool:
         for text, vector in zip(texts, pool.map(lambda t: judge.vectors([t, "padding " * 9])[0], texts)):
             assert np.allclose(vector, alone[text], atol=1e-4), text
+
+
+def test_a_served_app_loads_the_judge_before_the_first_question_only_when_it_is_on():
+    from qa import pipeline
+
+    relevance_judge.cache_clear()
+    pipeline.load_judges(replace(Settings(), evidence_judge=False))
+    assert relevance_judge.cache_info().currsize == 0
+    pipeline.load_judges(replace(Settings(), evidence_judge=True))
+    assert relevance_judge.cache_info().currsize == 1
+
+
+def test_a_run_fingerprint_names_the_judge_it_used():
+    from qa.fingerprint import run_fingerprint
+    from qa.index import Manifest
+
+    manifest = Manifest(embedding={}, chunking={})
+    on = run_fingerprint(replace(Settings(), evidence_judge=True), manifest, "m")["judges"]
+    assert len(on["relevance"]) == 16
+    assert run_fingerprint(replace(Settings(), evidence_judge=False), manifest, "m")["judges"] == {}

@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the qa package of this checkout
 
+from judge_data import synthetic_triplets  # noqa: E402
 from qa.judges import FROM_BASE, LAYERS, RELEVANCE as TARGET  # noqa: E402
 
 CARD = """# Relevance judge (evidence stage)
@@ -37,7 +38,10 @@ retrains it from the committed data.
 - **Data** (`training/relevance_data.py`, committed in `training/data/`): for each of the 601 dev
   questions, the sentences of the passages the product retrieves for it, labelled 1 when they hold a
   gold evidence fact, plus gold sentences retrieval missed. The questions are split into 3 folds by
-  question type (seed 26). `eval/natural.jsonl` and `eval/gold.jsonl` were never used.
+  question type (seed 26). Also {synthetic} InPars-style questions the bundled Qwen 0.5B wrote for
+  MultiHop-RAG sentences (`training/synthetic_questions.py`, kept when their own sentence ranks in
+  its article's top 2), each with its sentence as positive. `eval/natural.jsonl` and
+  `eval/gold.jsonl` were never used.
 - **Training** (`training/train_judge.py --kind bi --fold {fold}`): trained on the {questions}
   questions of the other folds; one row per gold sentence with one of the cheap score's {hard} best
   non-gold candidates as its hard negative; multiple-negatives ranking loss (scale 20, in-batch
@@ -48,7 +52,10 @@ retrains it from the committed data.
   the evidence stage then chooses as before, within `context_tokens`.
 - **Out-of-fold metrics** (fold {fold}, {held_out} answerable questions, never seen in training):
   `context_evidence_recall` against word pieces read, offline from the committed candidates
-  (`training/measure_evidence.py`):
+  (`training/measure_evidence.py`). "budget B": the best sentences within B word pieces (the
+  product's `context_tokens`); "margin m": only those scoring within m of the best, within the
+  command's `--cap`. The cut by score reads no fewer word pieces for the evidence it finds, so the
+  product keeps the budget.
 
 {metrics}
 """
@@ -83,9 +90,10 @@ def main() -> None:
             lines.append(f"| {kind} {key} | {row['context_evidence_recall']:.3f} | {row['context_tokens_p50']} |")
     lines.append(f"\n(`{curves['command']}`; the cheap score alone: `training/results/chooser_fold0.json`)")
     held_out = next(iter(curves["budget"].values()))["n"]
+    synthetic = len(synthetic_triplets(HERE / "data" / meta["synthetic"], meta["seed"])) if meta.get("synthetic") else 0
     (args.target / "README.md").write_text(CARD.format(
         metrics="\n".join(lines), candidates=args.candidates, bm25_weight=args.bm25_weight,
-        rank_weight=args.rank_weight, held_out=held_out,
+        rank_weight=args.rank_weight, held_out=held_out, synthetic=synthetic,
         **{k: meta[k] for k in ("fold", "questions", "hard", "epochs", "batch_size", "lr", "seed", "train_seconds")}))
     size = sum(p.stat().st_size for p in args.target.rglob("*") if p.is_file())
     print(f"{args.target}: {size / 1e6:.1f} MB")

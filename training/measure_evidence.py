@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # judge_data, and the qa package of this checkout
 
 from judge_data import Candidate, Item, load  # noqa: E402
 

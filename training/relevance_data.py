@@ -106,7 +106,7 @@ def main() -> None:
     from qa.question import parts
     from qa.sentences import sentence_spans
 
-    settings = load_settings(index_dir=args.index)
+    settings = load_settings(index_dir=args.index, evidence_judge=False)  # the cheap score: the judge learns to beat it
     if not settings.manifest_path.exists():
         print(f"building the index in {args.index} (once)", file=sys.stderr)
         pipeline.ingest(settings, [args.corpus])

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # judge_data, and the qa package of this checkout
 
 from judge_data import DATA, Item, load, synthetic_triplets, training_groups, training_pairs  # noqa: E402
 

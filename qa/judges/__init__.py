@@ -13,6 +13,7 @@ Nothing is downloaded: a missing or mismatched folder is one clear error.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -74,6 +75,15 @@ def load_relevance_judge(folder: Path = RELEVANCE) -> RelevanceJudge:
                                f"({' '.join(str(error).split())[:200]}); retrain it with `make models`") from None
     return RelevanceJudge(int(meta["candidates"]), float(meta["bm25_weight"]), float(meta["rank_weight"]),
                           float(meta.get("base_weight", 0.0)), model, threading.Lock())
+
+
+@functools.cache
+def relevance_digest() -> str | None:
+    """A hash of the shipped relevance judge (weights and judge.json), for a run's fingerprint; None when absent."""
+    files = [RELEVANCE / LAYERS, RELEVANCE / "judge.json"]
+    if not all(f.is_file() for f in files):
+        return None
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 
 @functools.cache
