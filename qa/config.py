@@ -116,7 +116,7 @@ class Settings:
     # `evidence_passages` passages, at most `context_tokens` word pieces of them, instead of whole passages.
     evidence: bool = True
     evidence_passages: int = _limited(20, at_least=1)
-    context_tokens: int = _limited(300, at_least=16)
+    context_tokens: int = _limited(500, at_least=16)
     # A sentence's score: cosine to the question + this weight × BM25 over the candidate sentences
     # (scaled to the best) ...
     evidence_bm25_weight: float = _limited(0.6, at_least=0)

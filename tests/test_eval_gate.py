@@ -9,19 +9,15 @@ model reading prompts at 35–45 tokens/s on that day's 2 cores), which does not
 the samples take about 9 and 15. `make eval` answers both sets whole (docs/evaluation.md has those
 figures). The answers are deterministic: both whole sets scored on 2026-12-07 exactly as on 2026-12-02.
 
-The minimums sit two questions below what the samples scored (by type: one; either/or stays at its
-2 of 3), measured from the whole-set runs of this release's defaults (2026-12-07:
-qwen2.5-coder-1.5b-instruct, 512-word-piece chunks, sentence search, evidence from 20 passages at
-rank weight 0.5, 300 word pieces, the relevance judge off).
-Gold sample (29; 24 answerable): answer_accuracy 0.621 (18), refusal_accuracy 0.793, citation
-precision 0.682 (15 of 22), citation support 0.833 (10 of 12), hit@10 1.000, evidence_mrr@10 0.767,
-evidence_recall@10 0.891, context_evidence_recall 0.703; by type single_fact 4 of 5, paraphrase 3 of
-3, yes_no 2 of 3. Natural sample (32; 27 answerable): answer_accuracy 0.594 (19), refusal_accuracy
-0.844, citation precision 0.912 (31 of 34), hit@10 1.000, evidence_mrr@10 0.864, evidence_recall@10
-1.000, context_evidence_recall 0.691; by type why_how 3 of 5, either_or 2 of 3. Context evidence
-recall fell with the budget (500 → 300 word pieces; the gold sample 0.749 → 0.703, the natural
-0.840 → 0.691): the model reads a third fewer tokens, and answers as many questions right
-(docs/how-it-works.md, "The relevance judge").
+The minimums sit two questions below what the samples scored (by type: one, none where the sample
+has 3), measured from that run of both whole sets (qwen2.5-coder-1.5b-instruct, 512-word-piece
+chunks, sentence search, evidence from 20 passages at rank weight 0.5, 500 word pieces).
+Gold sample (29; 24 answerable): answer_accuracy 0.655 (19), refusal_accuracy 0.828, citation
+precision 0.692 (18 of 26), citation support 0.667 (10 of 15), hit@10 1.000, evidence_mrr@10 0.767,
+evidence_recall@10 0.891, context_evidence_recall 0.749; by type single_fact 5 of 5, paraphrase 3 of
+3, yes_no 1 of 3. Natural sample (32; 27 answerable): answer_accuracy 0.563 (18), refusal_accuracy
+0.844, citation precision 0.974 (38 of 39), hit@10 1.000, evidence_mrr@10 0.864, evidence_recall@10
+1.000, context_evidence_recall 0.840; by type why_how 3 of 5, either_or 2 of 3.
 
 Yes/no questions are at chance on the gold set: 0.50 (as always "Yes") before the evidence budget
 rose to 500 word pieces, 0.75 after, 0.50 again with the sentence index, where two verdicts turned
@@ -46,26 +42,26 @@ pytestmark = [pytest.mark.model, pytest.mark.full]
 
 GOLD_SAMPLE = 28  # `qa eval --sample`: 29 questions
 MINIMUMS = {
-    "answer_accuracy": 0.55,
-    "refusal_accuracy": 0.72,
-    "citation_precision": 0.59,
-    "citation_support": 0.66,
+    "answer_accuracy": 0.58,
+    "refusal_accuracy": 0.75,
+    "citation_precision": 0.6,
+    "citation_support": 0.53,
     "hit@10": 0.95,
     "evidence_mrr@10": 0.72,
     "evidence_recall@10": 0.85,
-    "context_evidence_recall": 0.65,
+    "context_evidence_recall": 0.70,
 }
 # Answer accuracy by question type in the sample (5, 3 and 3 questions).
-TYPE_MINIMUMS = {"single_fact": 0.6, "paraphrase": 0.62, "yes_no": 0.3}
+TYPE_MINIMUMS = {"single_fact": 0.75, "paraphrase": 0.62, "yes_no": 0.3}
 NATURAL_SAMPLE = 32
 NATURAL_MINIMUMS = {
-    "answer_accuracy": 0.53,
+    "answer_accuracy": 0.5,
     "refusal_accuracy": 0.78,
-    "citation_precision": 0.85,
+    "citation_precision": 0.9,
     "hit@10": 0.95,
     "evidence_mrr@10": 0.8,
     "evidence_recall@10": 0.95,
-    "context_evidence_recall": 0.64,
+    "context_evidence_recall": 0.78,
 }
 # Natural answer accuracy by type in the sample (5 and 3 questions): the budget and the either/or choice.
 NATURAL_TYPE_MINIMUMS = {"why_how": 0.4, "either_or": 0.66}
