@@ -127,7 +127,7 @@ def _score(question: str, sentences: list[_Sentence], embedder: Embedder, settin
     _combine(sentences, range(len(sentences)), by_query, lexical, settings.evidence_bm25_weight,
              settings.evidence_rank_weight)
     if settings.evidence_judge:
-        return _judge(sentences, texts, queries, by_query, lexical)
+        return _judge(sentences, texts, queries, lexical)
     return [int(i) for i in by_query[:, 1:].argmax(axis=0)] if len(queries) > 1 else []
 
 
@@ -138,17 +138,15 @@ def _combine(sentences: list[_Sentence], which, by_query: np.ndarray, lexical: n
         s.score = float(cosine) + bm25_weight * float(lexical[i]) + rank_weight / (s.rank + 1)
 
 
-def _judge(sentences: list[_Sentence], texts: list[str], queries: list[str], base: np.ndarray,
-           lexical: np.ndarray) -> list[int]:
-    """The relevance judge re-scores the best `judge.candidates` sentences (its cosine, mixed with
-    MiniLM's by `judge.base_weight`); the rest score below them (still there to be brought along by a
+def _judge(sentences: list[_Sentence], texts: list[str], queries: list[str], lexical: np.ndarray) -> list[int]:
+    """The relevance judge re-scores the best `judge.candidates` sentences (its cosine in place of
+    MiniLM's); the rest score below them (still there to be brought along by a
     sentence that leans on them)."""
     from qa.judges import relevance_judge
 
     judge = relevance_judge()
     judged = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)[:judge.candidates]
     by_query = judge.vectors([texts[i] for i in judged]) @ judge.vectors(queries).T
-    by_query = (1 - judge.base_weight) * by_query + judge.base_weight * base[judged]
     for i in set(range(len(sentences))) - set(judged):
         sentences[i].score -= 10.0  # every score lies within [-1, 3]: these go below the judged ones
     _combine(sentences, judged, by_query, lexical, judge.bm25_weight, judge.rank_weight)

@@ -39,7 +39,6 @@ class RelevanceJudge:
     candidates: int       # the cheap score's best sentences that the judge re-scores
     bm25_weight: float    # score = cosine + bm25_weight × BM25 (scaled to the best) + rank_weight / (rank + 1)
     rank_weight: float
-    base_weight: float    # cosine = (1 - base_weight) × the judge's + base_weight × MiniLM's
     _model: object
     # The fast tokenizer's padding state is shared, and one forward pass at a time keeps the 2 cores to it.
     _lock: threading.Lock
@@ -73,8 +72,8 @@ def load_relevance_judge(folder: Path = RELEVANCE) -> RelevanceJudge:
     except (RuntimeError, ValueError) as error:  # torch says a shape differs with a RuntimeError
         raise JudgeUnavailable(f"{folder / LAYERS} does not fit the installed all-MiniLM-L6-v2 "
                                f"({' '.join(str(error).split())[:200]}); retrain it with `make models`") from None
-    return RelevanceJudge(int(meta["candidates"]), float(meta["bm25_weight"]), float(meta["rank_weight"]),
-                          float(meta.get("base_weight", 0.0)), model, threading.Lock())
+    return RelevanceJudge(int(meta["candidates"]), float(meta["bm25_weight"]), float(meta["rank_weight"]), model,
+                          threading.Lock())
 
 
 @functools.cache
