@@ -93,10 +93,11 @@ SCALE_ARTICLES ?= 100
 bench: install
 	$(BIN)/qa bench --corpus $(MULTIHOP)/corpus.jsonl --gold $(MULTIHOP)/dev.jsonl --scale-articles $(SCALE_ARTICLES)
 
-# Retrain the relevance judge shipped in qa/judges/relevance from the committed data in training/data/
-# (about 20 min on 2 cores; not part of install): trained without fold 0 of the MultiHop-RAG dev questions,
-# measured on fold 0, exported with its model card. training/relevance_data.py remakes the data itself
-# (it needs the MultiHop index; `make eval` builds it).
+# Retrain the judges shipped in qa/judges (relevance/ and answerability/) from the committed data in
+# training/data/ (about 35 min on 2 cores; not part of install): each trained without fold 0 of the
+# MultiHop-RAG dev questions, measured on fold 0, exported with its model card.
+# training/relevance_data.py and training/answerability_data.py remake the data themselves (they need
+# the MultiHop index; `make eval` builds it; premise_questions.py needs the bundled 1.5B).
 models: install
 	nice -n 10 $(BIN)/python training/train_judge.py --kind bi --fold 0 --epochs 3 --batch-size 32 --lr 3e-5 --name bisyn \
 		--synthetic training/data/synthetic.jsonl
@@ -105,8 +106,12 @@ models: install
 		--json training/results/bisyn_fold0_curve.json
 	$(BIN)/python training/export_judge.py training/runs/bisyn_fold0 --candidates 30 \
 		--bm25-weight $(JUDGE_BM25_WEIGHT) --rank-weight $(JUDGE_RANK_WEIGHT) --metrics training/results/bisyn_fold0_curve.json
+	nice -n 10 $(BIN)/python training/train_answerability.py --fold 0 --epochs 3
+	$(BIN)/python training/export_answerability.py training/runs/answerability_fold0 \
+		--threshold $(ANSWERABILITY_THRESHOLD) --scores training/results/answerability_fold0.jsonl
 JUDGE_BM25_WEIGHT := 0.3
 JUDGE_RANK_WEIGHT := 0.25
+ANSWERABILITY_THRESHOLD := 0.5
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

@@ -24,6 +24,7 @@ import numpy as np
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.evidence import Evidence, in_date_order, select, whole_passages
+from qa.judges import answerability_judge
 from qa.llm import LLM, turn
 from qa.prompts import render
 from qa.question import YES_NO, Question
@@ -302,6 +303,16 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     evidence = evidence_for(question, analysis, passages, settings=settings, retriever=retriever)
     timings["evidence_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
     yield Stage(READING, evidence)
+    supported = None  # the answerability judge's probability that the evidence supports an answer
+    if settings.answerability_judge and evidence:
+        judged = time.perf_counter()
+        supported = answerability_judge().probability(question, [(e.score, e.text) for e in evidence])
+        timings["judge_s"] = round(time.perf_counter() - judged, 3)
+        if supported < settings.answerability_threshold:
+            answer = correction(question, evidence, retriever.embedder, settings=settings)
+            yield _finished(answer, analysis, evidence, passages, {"supported": round(supported, 4)}, notes,
+                            timings, started, model().name, settings)
+            return
     loaded = model()
     # Undated passages still get the time guide line: without it the 1.5B refused two gold questions
     # and obeyed a planted instruction (tests/robustness/test_hostile.py) it otherwise ignores.
@@ -339,18 +350,26 @@ def _answer_events(question: str, settings: Settings, retriever: Retriever, mode
     # the front ends show in its place) is a refusal when it is not grounded.
     if kind == UNSURE and not answer.refused and not grounded(question, answer.text, evidence, settings):
         answer = refusal(question, evidence, retriever.embedder, settings=settings)
-    answer.passages = passages
     if read_before is not None:  # the local model: what it read, and the prompt's whole length
         timings["prompt_tokens"] = llm.tokens_read - read_before
         timings["prompt_length"] = llm.last_prompt_tokens
+    if supported is not None:
+        margins["supported"] = round(supported, 4)
+    yield _finished(answer, analysis, evidence, passages, margins, notes, timings, started, llm.name, settings)
+
+
+def _finished(answer: Answer, analysis: Question, evidence: list[Evidence], passages: list[Passage],
+              margins: dict[str, float], notes: list[str], timings: dict[str, float], started: float, model: str,
+              settings: Settings) -> Answer:
+    answer.passages = passages
     answer.timings = {**timings, "total_s": round(time.perf_counter() - started, 3)}
-    answer.model = llm.name
+    answer.model = model
     answer.margins = margins
     answer.notes = notes
     # A refusal that quotes a close sentence still has relevant evidence: its events are the answer.
     if settings.timelines and analysis.timeline and evidence and (not answer.refused or answer.citations):
         with_timeline(answer, evidence)
-    yield answer
+    return answer
 
 
 TIMELINE_LEAD = "What the articles report, in date order:"
@@ -558,6 +577,21 @@ def refusal(question: str, evidence: list[Evidence], embedder: Embedder, *, sett
     if citation is not None:
         answer.text = f"{REFUSAL_LEAD} The closest they come: “{citation.quote}” [{citation.n}]"
         answer.citations = [citation]
+    return answer
+
+
+CORRECTION_LEAD = "The articles do not say that."
+
+
+def correction(question: str, evidence: list[Evidence], embedder: Embedder, *, settings: Settings) -> Answer:
+    """The reply to a question the answerability judge finds the evidence does not support (a false
+    premise, or a question the articles do not answer): they do not say that, and what they report
+    nearest to it (the evidence sentence closest to the question, quoted and cited, as a refusal
+    gives it); the plain refusal when nothing is near."""
+    answer = refusal(question, evidence, embedder, settings=settings)
+    if answer.citations:
+        citation = answer.citations[0]
+        answer.text = f"{CORRECTION_LEAD} What they report nearest to it: “{citation.quote}” [{citation.n}]"
     return answer
 
 

@@ -320,9 +320,13 @@ def _print_sources(answer, notes: Console = console) -> None:
 
 
 def _timings_line(answer) -> str:
+    """Model and seconds; the judge's and the first token's only when there were such (a refusal
+    before the model wrote has no first token)."""
     t = answer.timings
-    return (f"[dim]{answer.model} · retrieve {t.get('retrieve_s', 0):.2f}s · first token "
-            f"{t.get('first_token_s', 0):.2f}s · total {t.get('total_s', 0):.2f}s[/dim]")
+    parts = [answer.model, f"retrieve {t.get('retrieve_s', 0):.2f}s"]
+    parts += [f"judge {t['judge_s']:.2f}s"] if "judge_s" in t else []
+    parts += [f"first token {t['first_token_s']:.2f}s"] if "first_token_s" in t else []
+    return "[dim]" + " · ".join(parts + [f"total {t.get('total_s', 0):.2f}s"]) + "[/dim]"
 
 
 @main.command("eval", epilog=_example("qa eval --gold eval/gold.jsonl --corpus corpus --corpus eval/articles \\",

@@ -222,6 +222,15 @@ class Settings:
     refusal_margin: float = _limited(1.3, at_least=0)
     # ... and kept only if this share of its content words that the question lacks occur in the evidence.
     grounding_min_share: float = _limited(0.6, at_least=0, at_most=1)
+    # The answerability judge trained here (qa/judges/answerability; its README.md has the data and the
+    # out-of-fold curve) reads the question with its evidence before the model writes. When it gives
+    # the evidence less than `answerability_threshold` probability of supporting an answer, the reply
+    # says the articles do not say that and quotes what they report nearest to it, if anything is
+    # near. Off by default: it tells MultiHop-RAG's null queries from answerable questions, but not the
+    # natural set's false premises, and answered no more questions right on any set
+    # (docs/question-rules.md, "The answerability judge").
+    answerability_judge: bool = False
+    answerability_threshold: float = _limited(0.25, at_least=0, at_most=1)
     # Longest question accepted, in characters.
     max_question_chars: int = _limited(2000, at_least=1)
     # Log every answered question (answer, citations, passages, settings fingerprint, timings) to

@@ -22,7 +22,7 @@ from qa.evidence import Evidence
 from qa.fingerprint import run_fingerprint
 from qa.index import (Index, IndexProblem, IngestReport, Manifest, chunk_article, embedding_text, make_splitter,
                       manifest_digest)
-from qa.judges import JudgeUnavailable, relevance_judge
+from qa.judges import JudgeUnavailable, answerability_judge, relevance_judge
 from qa.llm import LLMError, get_llm
 from qa.retrieve import Retriever
 from qa.timeframe import Period, PeriodError, period_between
@@ -91,6 +91,8 @@ def load_judges(settings: Settings) -> None:
     reader should not wait for them). Raises JudgeUnavailable when their weights are not installed."""
     if settings.evidence and settings.evidence_judge:
         relevance_judge()
+    if settings.answerability_judge:
+        answerability_judge()
 
 
 _retrievers: dict[Settings, tuple[Retriever, str | None]] = {}

@@ -47,12 +47,14 @@ def new_cross_encoder(path: str, max_length: int):
 
 
 def _run_steps(parameters, steps: int, lr: float, step_loss) -> None:
-    """AdamW with linear warm-up (10%) and decay over `steps`; `step_loss(step)` returns the loss to follow."""
+    """AdamW with linear warm-up (10%) and decay over `steps`; `step_loss(step)` returns the loss to
+    follow. `parameters`: tensors, or torch's parameter groups (dicts with their own "lr")."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    parameters = list(parameters)
-    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
+    groups = [{**g, "params": list(g["params"])} if isinstance(g, dict) else g for g in parameters]
+    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=0.01)
+    parameters = [w for g in groups for w in (g["params"] if isinstance(g, dict) else [g])]
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
     started, recent = time.perf_counter(), []
     for step in range(steps):
