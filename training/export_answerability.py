@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # train_answerability, and the qa package of this checkout
 
-from qa.judges import ANSWERABILITY as TARGET, CROSS_FROM_BASE, LAYERS  # noqa: E402
+from qa.judges import ANSWERABILITY as TARGET, CROSS_FROM_BASE  # noqa: E402
 
 CARD = """# Answerability judge (before the model writes)
 
@@ -79,16 +78,10 @@ def main() -> None:
     parser.add_argument("--target", type=Path, default=TARGET)
     args = parser.parse_args()
 
-    import torch
-    from safetensors.torch import load_file, save_file
+    from export_judge import ship_layers
     from train_answerability import auc
 
-    meta = json.loads((args.run / "training.json").read_text())
-    shutil.rmtree(args.target, ignore_errors=True)
-    args.target.mkdir(parents=True)
-    weights = load_file(str(args.run / "model.safetensors"))
-    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items()
-               if name not in CROSS_FROM_BASE}, str(args.target / LAYERS), metadata={"format": "pt"})
+    meta = ship_layers(args.run, args.target, CROSS_FROM_BASE)
     (args.target / "judge.json").write_text(json.dumps(
         {"max_length": meta["max_length"], "threshold": args.threshold,
          "trained_on_folds_other_than": meta["fold"], "seed": meta["seed"]}, indent=1) + "\n")

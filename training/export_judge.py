@@ -61,6 +61,20 @@ retrains it from the committed data.
 """
 
 
+def ship_layers(run: Path, target: Path, from_base: frozenset[str]) -> dict:
+    """Empty `target` and write into it the weights a training run saved, in fp16, but those in
+    `from_base` (the loader takes them from the installed MiniLM); the run's training.json."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    weights = load_file(str(run / "model.safetensors"))
+    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items() if name not in from_base},
+              str(target / LAYERS), metadata={"format": "pt"})
+    return json.loads((run / "training.json").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a folder train_judge.py --kind bi wrote")
@@ -71,15 +85,7 @@ def main() -> None:
     parser.add_argument("--target", type=Path, default=TARGET)
     args = parser.parse_args()
 
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    meta = json.loads((args.run / "training.json").read_text())
-    shutil.rmtree(args.target, ignore_errors=True)
-    args.target.mkdir(parents=True)
-    weights = load_file(str(args.run / "model.safetensors"))
-    save_file({name: tensor.to(torch.float16).contiguous() for name, tensor in weights.items() if name not in FROM_BASE},
-              str(args.target / LAYERS), metadata={"format": "pt"})
+    meta = ship_layers(args.run, args.target, FROM_BASE)
     (args.target / "judge.json").write_text(json.dumps(
         {"candidates": args.candidates, "bm25_weight": args.bm25_weight, "rank_weight": args.rank_weight,
          "trained_on_folds_other_than": meta["fold"], "seed": meta["seed"]}, indent=1) + "\n")
